@@ -1,0 +1,48 @@
+"""Shared pytest fixtures: bin/ on sys.path, the repository root, ../shared data (skip when absent), tool checks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = REPO / "bin"
+SHARED_DATA = Path(os.environ.get("MAGE_SHARED_DATA", REPO.parent / "shared" / "data"))
+TEST_WORLD = REPO / "assets" / "test_world"
+
+sys.path.insert(0, str(BIN))
+os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data; tests using it skip when it is absent (it is never copied into the repo)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def test_world() -> Path:
+    """The bundled simulated test world (assets/test_world), written by bin/simulate_world.py."""
+    if not (TEST_WORLD / "truth").is_dir():
+        pytest.skip("assets/test_world has not been generated")
+    return TEST_WORLD
+
+
+def require_tool(*tools: str) -> None:
+    """Skip unless every tool is on PATH (CI installs them all; a developer may not have)."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"tools missing in CI: {', '.join(missing)}")
+        pytest.skip(f"tools not installed: {', '.join(missing)}")
