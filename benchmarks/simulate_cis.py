@@ -29,7 +29,8 @@ from magelib import cli, io  # noqa: E402
 
 CONTIG = "chr1"
 LATENT_PROCESSES = 4
-LD_SCALE_BP = 15_000
+LD_SCALE_BP = 30_000
+SWITCH_PROB = 0.2
 HOTSPOT_EVERY_BP = 60_000
 MIN_MAF = 0.01
 SITE_CHUNK = 2048
@@ -71,7 +72,9 @@ def haplotype_chunks(spec: SimSpec, pos: np.ndarray, rng: np.random.Generator):
     maf = MIN_MAF * (0.5 / MIN_MAF) ** rng.random(pos.size)
     alt_freq = np.where(rng.random(pos.size) < 0.5, maf, 1 - maf)
     threshold = ndtri(alt_freq)
-    process = rng.integers(LATENT_PROCESSES, size=pos.size)
+    # neighbouring sites read the same process in runs (mean length 1 / SWITCH_PROB), so LD comes in blocks
+    switch = rng.random(pos.size) < SWITCH_PROB
+    process = np.cumsum(switch * rng.integers(1, LATENT_PROCESSES, size=pos.size)) % LATENT_PROCESSES
     gap = np.diff(pos, prepend=pos[0])
     hotspot = np.diff(pos // HOTSPOT_EVERY_BP, prepend=pos[0] // HOTSPOT_EVERY_BP) > 0
     rho = np.where(hotspot, 0.0, np.exp(-gap / LD_SCALE_BP))
@@ -115,13 +118,13 @@ def vcf_rows(pos: np.ndarray, ref: np.ndarray, alt: np.ndarray, haps: np.ndarray
     return b"".join(out)
 
 
-def write_genotypes(spec: SimSpec, vcf: Path, samples: list[str], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Stream the VCF through bgzip; return the kept positions and their ALT dosages (sites x samples int8)."""
+def write_genotypes(spec: SimSpec, vcf: Path, samples: list[str], rng: np.random.Generator) -> tuple:
+    """Stream the VCF through bgzip; return the kept positions, their ALT dosages (sites x samples int8) and IDs."""
     pos = site_positions(spec, rng)
     bases = np.array(list("ACGT"))
     ref_ix = rng.integers(4, size=pos.size)
     alt_ix = (ref_ix + rng.integers(1, 4, size=pos.size)) % 4
-    kept_pos, kept_dosage = [], []
+    kept_pos, kept_dosage, kept_ids = [], [], []
     with io.atomic_path(vcf) as tmp, open(tmp, "wb") as handle:
         bgzip = subprocess.Popen(["bgzip", "-c"], stdin=subprocess.PIPE, stdout=handle)
         bgzip.stdin.write(vcf_header(samples, int(pos[-1]) + spec.window))
@@ -131,14 +134,16 @@ def write_genotypes(spec: SimSpec, vcf: Path, samples: list[str], rng: np.random
             offset += chunk_pos.size
             freq = haps.mean(axis=1)
             keep = np.minimum(freq, 1 - freq) >= MIN_MAF
-            bgzip.stdin.write(vcf_rows(chunk_pos[keep], bases[ref_ix[ix]][keep], bases[alt_ix[ix]][keep], haps[keep]))
+            ref, alt = bases[ref_ix[ix]][keep], bases[alt_ix[ix]][keep]
+            bgzip.stdin.write(vcf_rows(chunk_pos[keep], ref, alt, haps[keep]))
             kept_pos.append(chunk_pos[keep])
+            kept_ids += [f"{CONTIG}_{p}_{r}_{a}" for p, r, a in zip(chunk_pos[keep], ref, alt, strict=True)]
             kept_dosage.append((haps[keep, 0::2] + haps[keep, 1::2]).astype(np.int8))
         bgzip.stdin.close()
         if bgzip.wait() != 0:
             raise cli.InputError(f"{vcf}: bgzip failed")
     io.tabix(vcf, preset="vcf")
-    return np.concatenate(kept_pos), np.concatenate(kept_dosage)
+    return np.concatenate(kept_pos), np.concatenate(kept_dosage), kept_ids
 
 
 def standardise(x: np.ndarray) -> np.ndarray:
@@ -155,35 +160,58 @@ def simulate_covariates(spec: SimSpec, rng: np.random.Generator) -> pd.DataFrame
     return pd.DataFrame(values, index=names)
 
 
-def simulate_phenotypes(spec: SimSpec, pos: np.ndarray, dosage: np.ndarray, covariates: pd.DataFrame, rng) -> pd.DataFrame:
-    """Covariates explain 30 % of each gene's variance; every other gene has one causal cis variant (h2 2-25 %)."""
+def simulate_phenotypes(spec: SimSpec, pos: np.ndarray, dosage: np.ndarray, covariates: pd.DataFrame, rng) -> tuple:
+    """Covariates explain 30 % of each gene's variance; every other gene has one causal cis variant (h2 2-25 %).
+
+    Returns (phenotypes genes x samples, index of each gene's causal variant, its h2; 0 for null genes).
+    """
     tss = gene_tss(spec)
     cov_part = rng.standard_normal((spec.n_genes, spec.n_covariates)) @ standardise(covariates.to_numpy())
     values = np.sqrt(0.3) * standardise(cov_part)
     h2 = np.where(np.arange(spec.n_genes) % 2 == 0, rng.uniform(0.02, 0.25, spec.n_genes), 0.0)
+    causal = np.empty(spec.n_genes, dtype=np.int64)
     for g in range(spec.n_genes):
         lo, hi = np.searchsorted(pos, [tss[g] - spec.window, tss[g] + spec.window + 1])
-        causal = rng.integers(lo, hi)
-        values[g] += np.sqrt(h2[g]) * standardise(dosage[causal].astype(float))
+        causal[g] = rng.integers(lo, hi)
+        values[g] += np.sqrt(h2[g]) * standardise(dosage[causal[g]].astype(float))
         values[g] += np.sqrt(0.7 - h2[g]) * rng.standard_normal(spec.n_samples)
-    return pd.DataFrame(values, index=[f"SIMG{g + 1:05d}" for g in range(spec.n_genes)])
+    return pd.DataFrame(values, index=[f"SIMG{g + 1:05d}" for g in range(spec.n_genes)]), causal, h2
+
+
+def write_bed(table: pd.DataFrame, path: Path) -> None:
+    """Write a sorted BED table (first column '#chr') bgzipped and tabix-indexed.
+
+    Used for the 4-column BED and the 6-column QTLtools variant alike (magelib.io.write_phenotype_bed writes only
+    the former and, as of this writing, gzips the text before bgzip under pandas 3: see benchmarks/README.md).
+    """
+    with io.atomic_path(path) as tmp:
+        plain = tmp.with_name(tmp.name + ".txt")
+        table.to_csv(plain, sep="\t", index=False, float_format="%.10g")
+        io.bgzip(plain, tmp)
+        plain.unlink()
+    io.tabix(path, preset="bed")
 
 
 def simulate(spec: SimSpec, outdir: Path) -> dict[str, Path]:
-    """Write genotypes.vcf.gz(+tbi), phenotypes.bed.gz(+tbi) and covariates.txt into outdir; return their paths."""
+    """Write genotypes.vcf.gz(+tbi), phenotypes.bed.gz(+tbi), covariates.txt and truth.tsv (planted effects)."""
     outdir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(spec.seed)
     samples = [f"SIM{i + 1:04d}" for i in range(spec.n_samples)]
-    paths = {"vcf": outdir / "genotypes.vcf.gz", "bed": outdir / "phenotypes.bed.gz", "covariates": outdir / "covariates.txt"}
-    pos, dosage = write_genotypes(spec, paths["vcf"], samples, rng)
+    names = {"vcf": "genotypes.vcf.gz", "bed": "phenotypes.bed.gz", "covariates": "covariates.txt", "truth": "truth.tsv"}
+    paths = {key: outdir / name for key, name in names.items()}
+    pos, dosage, ids = write_genotypes(spec, paths["vcf"], samples, rng)
     covariates = simulate_covariates(spec, rng)
     covariates.columns = samples
-    phenotypes = simulate_phenotypes(spec, pos, dosage, covariates, rng)
+    phenotypes, causal, h2 = simulate_phenotypes(spec, pos, dosage, covariates, rng)
     phenotypes.columns = samples
     tss = gene_tss(spec)
-    positions = pd.DataFrame({"chr": CONTIG, "start": tss - 1, "end": tss}, index=phenotypes.index)
-    io.write_phenotype_bed(positions, phenotypes, paths["bed"])
+    positions = pd.DataFrame({"#chr": CONTIG, "start": tss - 1, "end": tss, "phenotype_id": phenotypes.index})
+    write_bed(pd.concat([positions, phenotypes.reset_index(drop=True)], axis=1), paths["bed"])
     io.write_covariates(covariates, paths["covariates"])
+    causal_ids = [ids[i] if h > 0 else "" for i, h in zip(causal, h2, strict=True)]
+    truth = pd.DataFrame({"phenotype_id": phenotypes.index, "causal_variant": causal_ids, "h2": h2})
+    with io.atomic_path(paths["truth"]) as tmp:
+        truth.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
     return paths
 
 

@@ -203,6 +203,9 @@ class Phenotypes:
 def check_expression_inputs(counts: pd.DataFrame, others: dict[str, pd.DataFrame], gene_chroms: pd.Series, counts_name: str,
                             gtf_name: str) -> dict[str, pd.DataFrame]:
     """Check values and IDs; return the other matrices reindexed to the counts' genes and samples (joined by ID)."""
+    absent = counts.index.difference(gene_chroms.index, sort=False)
+    if len(absent):
+        raise InputError(f"{counts_name}: gene '{absent[0]}' is absent from the GTF {gtf_name} ({len(absent)} absent in all)")
     for name, frame in {counts_name: counts, **others}.items():
         negative = frame.to_numpy() < 0
         if negative.any():
@@ -218,9 +221,6 @@ def check_expression_inputs(counts: pd.DataFrame, others: dict[str, pd.DataFrame
             if len(extra):
                 raise InputError(f"{name}: {what} '{extra[0]}' is not in {counts_name} ({len(extra)} extra in all)")
         aligned[name] = frame.loc[counts.index, counts.columns]
-    absent = counts.index.difference(gene_chroms.index, sort=False)
-    if len(absent):
-        raise InputError(f"{counts_name}: gene '{absent[0]}' is absent from the GTF {gtf_name} ({len(absent)} absent in all)")
     empty = counts.columns[counts.sum(axis=0).to_numpy() == 0]
     if len(empty):
         raise InputError(f"{counts_name}: sample '{empty[0]}' has no counts at all (an empty library cannot be normalised)")
@@ -243,12 +243,12 @@ def expression_phenotypes(counts: pd.DataFrame, tpm: pd.DataFrame, lengths: pd.D
     on_chrom = chromosome_allowed(gene_chroms.loc[counts.index], chromosomes)
     keep = report["keep"] & on_chrom
 
-    factors = tmm_factors(values)
-    tmm = tmm_cpm(values, factors)
     lengths_values = None if lengths is None else lengths[samples].to_numpy(dtype=float)
     if lengths_values is not None and not (lengths_values > 0).all():
         i, j = np.argwhere(~(lengths_values > 0))[0]
         raise InputError(f"gene lengths: length {lengths_values[i, j]} at gene '{counts.index[i]}', sample '{samples[j]}' must be > 0")
+    factors = tmm_factors(values)
+    tmm = tmm_cpm(values, factors)
     deseq = deseq2_normalized_log(values, lengths_values)
 
     genes = counts.index[keep]

@@ -1,0 +1,58 @@
+process SALMON_QUANT {
+    tag "${meta.id}"
+    label 'process_medium'
+
+    conda "${moduleDir}/environment.yml"
+    container "${ workflow.containerEngine in ['singularity', 'apptainer'] && !task.ext.singularity_pull_docker_container ?
+        'https://depot.galaxyproject.org/singularity/salmon:1.10.3--h6dccd9a_2' :
+        'biocontainers/salmon:1.10.3--h6dccd9a_2' }"
+
+    input:
+    tuple val(meta), path(reads)
+    path index
+
+    output:
+    tuple val(meta), path("${prefix}", type: 'dir')                      , emit: quant
+    tuple val(meta), path("${prefix}/quant.sf")                          , emit: quant_sf
+    tuple val(meta), path("${prefix}/lib_format_counts.json")            , emit: lib_format_counts
+    tuple val(meta), path("${prefix}/aux_info/meta_info.json")           , emit: meta_info
+    path "versions.yml"                                                  , emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    // Library type: 'A' lets Salmon detect it; MAGE fixed 'IU' (inward, unstranded)
+    def libtype = task.ext.libtype ?: 'A'
+    prefix = task.ext.prefix ?: "${meta.id}"
+    def input_reads = meta.single_end ? "-r ${reads}" : "-1 ${reads[0]} -2 ${reads[1]}"
+    """
+    salmon quant \\
+        --threads ${task.cpus} \\
+        --libType ${libtype} \\
+        --index ${index} \\
+        ${input_reads} \\
+        ${args} \\
+        -o ${prefix}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        salmon: \$(salmon --version | sed 's/salmon //')
+    END_VERSIONS
+    """
+
+    stub:
+    prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    mkdir -p ${prefix}/aux_info
+    printf 'Name\\tLength\\tEffectiveLength\\tTPM\\tNumReads\\n' > ${prefix}/quant.sf
+    echo '{}' > ${prefix}/lib_format_counts.json
+    echo '{}' > ${prefix}/aux_info/meta_info.json
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        salmon: stub
+    END_VERSIONS
+    """
+}
