@@ -181,7 +181,7 @@ class Run:
         if not (record.exists() and table.exists()):
             return None
         saved = json.loads(record.read_text())
-        note = f"reused from {record}; " + saved["note"]
+        note = "reused; " + saved["note"]
         table = pd.read_csv(table, sep="\t", index_col="phenotype_id")
         return cls(tool, saved["wall"], saved["rss_bytes"], saved.get("cpu", float("nan")), table, note)
 

@@ -4,7 +4,8 @@
 Outputs, for --out PREFIX:
   permutation  PREFIX.cis_qtl.txt.gz: one row per phenotype (or group), tensorQTL/FastQTL columns
   nominal      PREFIX.cis_qtl_pairs.<chrom>.parquet: every cis pair
-  independent  PREFIX.cis_independent_qtl.txt.gz: conditionally independent signals of significant phenotypes
+  independent  PREFIX.cis_independent_qtl.txt: conditionally independent signals of significant phenotypes (plain
+               TSV so that the chunks can be concatenated)
 See docs/qtl_engine.md.
 """
 
@@ -20,7 +21,9 @@ def build_parser():
     p = parser(__doc__.splitlines()[0])
     p.add_argument("mode", choices=["nominal", "permutation", "independent"])
     p.add_argument("--genotypes", required=True, help="genotype store directory (prepare_genotypes.py) or an indexed VCF/BCF")
-    p.add_argument("--phenotypes", required=True, help="phenotype BED(.gz): #chr start end phenotype_id [extra fixed columns] samples...")
+    p.add_argument(
+        "--phenotypes", required=True, help="phenotype BED(.gz): #chr start end phenotype_id [extra fixed columns] samples..."
+    )
     p.add_argument("--covariates", default=None, help="FastQTL covariate file (id then samples; one covariate per row)")
     p.add_argument("--out", required=True, help="output prefix")
     p.add_argument("--window", type=int, default=1_000_000, help="cis window: |POS - (BED start + 1)| <= window")
@@ -28,7 +31,14 @@ def build_parser():
     p.add_argument("--permutations", type=int, nargs="+", default=[1000, 10000], help="N (fixed) or HITS MAX (adaptive, FastQTL)")
     p.add_argument("--seed", type=int, default=1, help="seed of the shuffle matrix")
     p.add_argument("--groups", default=None, help="phenotype groups file (phenotype_id group_id) for grouped permutations (sQTL)")
-    p.add_argument("--chunk", type=int, nargs=2, default=[1, 1], metavar=("K", "N"), help="map chunk K of N (over phenotypes or groups, BED order)")
+    p.add_argument(
+        "--chunk",
+        type=int,
+        nargs=2,
+        default=[1, 1],
+        metavar=("K", "N"),
+        help="map chunk K of N (over phenotypes or groups, BED order)",
+    )
     p.add_argument("--threads", type=int, default=None, help="BLAS threads (default: the BLAS default)")
     p.add_argument("--permutation-table", default=None, help="independent mode: permutation table with qval (qtl_fdr.py output)")
     p.add_argument("--fdr", type=float, default=0.05, help="independent mode: FDR defining significant phenotypes")
@@ -66,7 +76,9 @@ def main(argv=None) -> None:
         if not args.permutation_table:
             raise InputError("independent mode needs --permutation-table (the qtl_fdr.py table with qval)")
         table = cis.read_table(args.permutation_table)
-        cis.write_table(cis.map_independent(problem, table, args.fdr), f"{args.out}.cis_independent_qtl.txt.gz")
+        from magelib.independent import map_independent
+
+        cis.write_table(map_independent(problem, table, args.fdr), f"{args.out}.cis_independent_qtl.txt")
     cis.log("done")
 
 

@@ -19,12 +19,22 @@ from magelib.genotypes import PAR_GRCH38, PrepareSettings, parse_regions, prepar
 
 def build_parser():
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--vcf", nargs="+", required=True, help="VCF/BCF file(s), e.g. one per chromosome (bgzipped; indexed for --threads)")
-    p.add_argument("--samples", required=True, help="TSV with an 'individual' column (and 'sex' for chrX), or one individual per line")
+    p.add_argument(
+        "--vcf", nargs="+", required=True, help="VCF/BCF file(s), e.g. one per chromosome (bgzipped; indexed for --threads)"
+    )
+    p.add_argument(
+        "--samples", required=True, help="TSV with an 'individual' column (and 'sex' for chrX), or one individual per line"
+    )
     p.add_argument("--out", required=True, help="output store directory (e.g. genotypes.store)")
     p.add_argument("--maf", type=float, default=0.01, help="minimum minor allele frequency among the individuals")
-    p.add_argument("--chrx", choices=["diploid", "exclude"], default="diploid", help="chrX policy: MAGE's 0/2 coding of males, or drop chrX")
-    p.add_argument("--par-regions", default=PAR_GRCH38, help="pseudo-autosomal regions, chrom:start-end comma-separated (1-based; GRCh38 default)")
+    p.add_argument(
+        "--chrx", choices=["diploid", "exclude"], default="diploid", help="chrX policy: MAGE's 0/2 coding of males, or drop chrX"
+    )
+    p.add_argument(
+        "--par-regions",
+        default=PAR_GRCH38,
+        help="pseudo-autosomal regions, chrom:start-end comma-separated (1-based; GRCh38 default)",
+    )
     p.add_argument("--chromosomes", nargs="+", default=None, help="contigs to keep (default: all but Y and M)")
     p.add_argument("--threads", type=int, default=1, help="contigs processed in parallel (indexed inputs)")
     return p
@@ -38,7 +48,9 @@ def main(argv=None) -> None:
     if args.chrx == "diploid" and sexes and any(not sexes.get(i) for i in individuals):
         unknown = next(i for i in individuals if not sexes.get(i))
         raise InputError(f"{args.samples}: individual '{unknown}' has no sex (needed for chrX; or use --chrx exclude)")
-    settings = PrepareSettings(individuals, sexes, args.maf, args.chrx, parse_regions(args.par_regions), args.chromosomes, args.threads)
+    settings = PrepareSettings(
+        individuals, sexes, args.maf, args.chrx, parse_regions(args.par_regions), args.chromosomes, args.threads
+    )
     out = Path(args.out)
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     try:
@@ -50,7 +62,9 @@ def main(argv=None) -> None:
         if tmp.exists():
             shutil.rmtree(tmp)
     total = sum(manifest["chromosomes"].values())
-    print(f"{out}: {total} variants on {len(manifest['chromosomes'])} chromosomes, {len(individuals)} individuals", file=sys.stderr)
+    print(
+        f"{out}: {total} variants on {len(manifest['chromosomes'])} chromosomes, {len(individuals)} individuals", file=sys.stderr
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 import sys
 
 import pandas as pd
-
 from magelib import cis
 from magelib.cli import InputError, parser, run
 from magelib.qvalue import annotate
@@ -23,14 +22,28 @@ from magelib.qvalue import annotate
 
 def build_parser():
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--permutation", nargs="+", required=True, help="permutation tables (cis_qtl.py permutation), e.g. one per chunk")
+    p.add_argument(
+        "--permutation", nargs="+", required=True, help="permutation tables (cis_qtl.py permutation), e.g. one per chunk"
+    )
     p.add_argument("--nominal", nargs="*", default=[], help="nominal parquets (cis_qtl.py nominal) for the significant pairs")
     p.add_argument("--groups", default=None, help="phenotype groups file (sQTL): pairs use the threshold of their group")
     p.add_argument("--out", required=True, help="output prefix")
     p.add_argument("--fdr", type=float, default=0.05, help="false discovery rate for significant phenotypes")
-    p.add_argument("--method", choices=["qvalue", "bh"], default="qvalue", help="Storey q-values (R qvalue defaults) or Benjamini-Hochberg")
-    p.add_argument("--lambda", dest="lam", type=float, default=None, help="fixed lambda for pi0 (default: R qvalue's smoother over 0.05..0.95)")
-    p.add_argument("--per-chromosome", action="store_true", help="FDR within each chromosome (MAGE's per-chromosome runs) instead of genome-wide")
+    p.add_argument(
+        "--method", choices=["qvalue", "bh"], default="qvalue", help="Storey q-values (R qvalue defaults) or Benjamini-Hochberg"
+    )
+    p.add_argument(
+        "--lambda",
+        dest="lam",
+        type=float,
+        default=None,
+        help="fixed lambda for pi0 (default: R qvalue's smoother over 0.05..0.95)",
+    )
+    p.add_argument(
+        "--per-chromosome",
+        action="store_true",
+        help="FDR within each chromosome (MAGE's per-chromosome runs) instead of genome-wide",
+    )
     return p
 
 
@@ -67,10 +80,17 @@ def main(argv=None) -> None:
         n_pairs = cis.significant_pairs(args.nominal, thresholds, f"{args.out}.significant_pairs.txt.gz")
         counts = cis.nominal_log_histogram(args.nominal)
         cis.log(f"{n_pairs} significant pairs")
-    settings = {"fdr": args.fdr, "method": args.method if args.lam is None else f"{args.method}, lambda {args.lam:g}", "scope": "chromosome" if scope else "genome-wide"}
+    settings = {
+        "fdr": args.fdr,
+        "method": args.method if args.lam is None else f"{args.method}, lambda {args.lam:g}",
+        "scope": "chromosome" if scope else "genome-wide",
+    }
     cis.write_multiqc(table, summary, settings, counts, args.out)
     for name, s in summary.items():
-        cis.log(f"{name}: {s['significant']}/{s['tested']} significant at FDR {args.fdr:g}; pi0 {s['pi0']:.4f}; p_t {s['p_threshold']:.4g}")
+        cis.log(
+            f"{name}: {s['significant']}/{s['tested']} significant at FDR {args.fdr:g}; "
+            f"pi0 {s['pi0']:.4f}; p_t {s['p_threshold']:.4g}"
+        )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-
 from magelib.cli import InputError, parser, run
 from magelib.io import atomic_open, check_unique
 from magelib.strandedness import check, read_format_counts
@@ -44,9 +43,8 @@ def write_multiqc(calls, path: Path) -> None:
         handle.write("Sample\tsamplesheet\tdetected\tsense_percent\tstranded_fragments\tsalmon_libtype\tagrees\n")
         for c in calls:
             sense = f"{100 * c.sense_fraction:.2f}" if c.fragments else ""
-            handle.write(
-                f"{c.sample}\t{c.declared}\t{c.detected}\t{sense}\t{c.fragments}\t{c.salmon_format}\t{'yes' if c.agrees else 'no'}\n"
-            )
+            fields = [c.sample, c.declared, c.detected, sense, str(c.fragments), c.salmon_format, "yes" if c.agrees else "no"]
+            handle.write("\t".join(fields) + "\n")
 
 
 def main(argv=None) -> None:
@@ -54,8 +52,12 @@ def main(argv=None) -> None:
     p.add_argument("--quant", nargs="+", type=Path, required=True, help="Salmon output directories, named by library ID")
     p.add_argument("--declared", type=Path, required=True, help="TSV with header sample<TAB>strandedness (samplesheet values)")
     p.add_argument("--action", choices=("warn", "fail"), default="warn", help="on disagreement: flag the library, or fail")
-    p.add_argument("--stranded-threshold", type=float, default=0.8, help="sense (or antisense) share that calls a stranded library")
-    p.add_argument("--unstranded-threshold", type=float, default=0.1, help="|sense - antisense| share below which a library is unstranded")
+    p.add_argument(
+        "--stranded-threshold", type=float, default=0.8, help="sense (or antisense) share that calls a stranded library"
+    )
+    p.add_argument(
+        "--unstranded-threshold", type=float, default=0.1, help="|sense - antisense| share below which a library is unstranded"
+    )
     p.add_argument("--min-fragments", type=int, default=500, help="fewer stranded fragments than this: no call, never flagged")
     p.add_argument("--status", type=Path, default=Path("strandedness.status.tsv"), help="sample-status fragment")
     p.add_argument("--mqc", type=Path, default=Path("strandedness_mqc.tsv"), help="MultiQC custom-content table")

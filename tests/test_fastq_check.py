@@ -7,9 +7,8 @@ import gzip
 import json
 import subprocess
 
-import pytest
-
 import fastq_check
+import pytest
 from magelib import fastq
 from magelib.cli import InputError, run
 from magelib.fastq import check_fastq
@@ -125,7 +124,12 @@ def corrupt_cases(tmp_path):
         "mate_longer": (good1, good2 + "".join(records(1, 2, start=40)), "record 41", "ends after 40 records"),
         "name_mismatch": (good1, replace_line(4 * 6, "@other/2\n"), "record 7", "'other' does not match mate 1 'r6'"),
         "truncated_record": (good1 + "@r40/1\nACGT\n", good2 + "@r40/2\nACGT\n", "record 41", "truncated record"),
-        "bad_sequence_char": (good1, replace_line(4 * 2 + 1, "ACGTXAAAAAAAAAAAAAAAAA\n"), "record 3", "invalid sequence character 'X'"),
+        "bad_sequence_char": (
+            good1,
+            replace_line(4 * 2 + 1, "ACGTXAAAAAAAAAAAAAAAAA\n"),
+            "record 3",
+            "invalid sequence character 'X'",
+        ),
         "bad_quality_char": (good1, replace_line(4 * 3 + 3, "F" * 22 + "\x7f\n"), "record 4", "invalid quality character"),
         "truncated_gzip": (good1, compressed[: len(compressed) // 2], "truncated gzip", "complete records"),
         "corrupt_gzip": (good1, bytes(flipped), "corrupt gzip", "complete records"),

@@ -39,6 +39,8 @@ FAULTS = {
     "param_not_in_config": ("params", "params.min_quality is used but not declared in nextflow.config", 9,
                             {"conf/modules.config", "nextflow_schema.json"}),
     "param_unused": ("params", "params.min_quality is declared but never used", 10, {"nextflow.config", "nextflow_schema.json"}),
+    "param_only_set_in_test": ("params", "params.min_quality is declared but never used", 10,
+                               {"conf/test.config", "nextflow.config", "nextflow_schema.json"}),
     "param_group_unreferenced": ("params", "group 'counting_options' is not referenced by allOf", None, {"nextflow_schema.json"}),
     "selector_no_match": ("selectors", "withName: 'FINAL_MERGE_REPORT' matches no process", 12, {"conf/modules.config"}),
     "selector_wrong_path": ("selectors", "withName: 'DEMO:SEQTK_COUNT' matches no process", 8, {"conf/modules.config"}),

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import normalize_expression
 from magelib import normalize
-from magelib.cli import InputError
+from magelib.cli import InputError, run
 
 # gene_id, chrom, start, end, strand: hand-placed so the BED order and TSS rule are known in advance.
 GENES = [
@@ -65,13 +66,22 @@ def inputs(tmp_path):
     return tmp_path
 
 
-def run_cli(workdir, *extra, check=True):
-    args = ["normalize_expression.py", "--counts", "counts.tsv", "--tpm", "tpm.tsv", "--lengths", "lengths.tsv", "--gtf", "genes.gtf",
-            "--prefix", "out", *extra]
-    proc = subprocess.run(args, cwd=workdir, capture_output=True, text=True)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+ARGS = ["--counts", "counts.tsv", "--tpm", "tpm.tsv", "--lengths", "lengths.tsv", "--gtf", "genes.gtf", "--prefix", "out"]
+
+
+@pytest.fixture
+def run_cli(monkeypatch, capsys):
+    """Run the CLI in-process (as ``magelib.cli.run`` does for the script); return (exit code, stderr)."""
+
+    def call(workdir, *extra, check=True, base=ARGS):
+        monkeypatch.chdir(workdir)
+        code = run(normalize_expression.main, [*base, *extra])
+        err = capsys.readouterr().err
+        if check:
+            assert code == 0, err
+        return code, err
+
+    return call
 
 
 def read_bed(path):
@@ -140,12 +150,16 @@ def test_inverse_normal_transform_is_per_gene():
 # ------------------------------------------------------------------------------------------ CLI and BEDs
 
 
-def test_help():
+def test_script_help_and_error_exit(inputs):
+    """As a script: --help works; bad input exits 1 with a one-line ERROR and no traceback."""
     proc = subprocess.run(["normalize_expression.py", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "--min-sample-frac" in proc.stdout
+    proc = subprocess.run(["normalize_expression.py", *ARGS[:-2], "--prefix", "out", "--min-counts", "1e9"], cwd=inputs, capture_output=True,
+                          text=True)
+    assert proc.returncode == 1 and proc.stderr.startswith("ERROR: ") and "Traceback" not in proc.stderr
 
 
-def test_beds_rows_coordinates_and_sample_order(inputs):
+def test_beds_rows_coordinates_and_sample_order(inputs, run_cli):
     run_cli(inputs)
     counts, _, _ = make_matrices()
     for name in ("inverse_normal_tmm", "tmm", "counts", "deseq2_log2"):
@@ -161,7 +175,7 @@ def test_beds_rows_coordinates_and_sample_order(inputs):
     assert [line.split("\t")[3] for line in region.stdout.splitlines()] == ["gA"]
 
 
-def test_inverse_normal_rows_are_the_normal_scores(inputs):
+def test_inverse_normal_rows_are_the_normal_scores(inputs, run_cli):
     """Without ties every INT row is a permutation of Phi^-1(i / (N + 1)), ordered like the TMM row."""
     run_cli(inputs)
     n = len(SAMPLES)
@@ -172,7 +186,7 @@ def test_inverse_normal_rows_are_the_normal_scores(inputs):
         np.testing.assert_allclose(int_row, scores[np.argsort(np.argsort(tmm_row))], atol=1e-9)
 
 
-def test_tmm_and_deseq2_use_all_genes_before_filtering(inputs):
+def test_tmm_and_deseq2_use_all_genes_before_filtering(inputs, run_cli):
     """Library sizes and factors include the genes the filter drops (MAGE §5 #8): the BED values match the all-gene computation."""
     run_cli(inputs)
     counts, _, lengths = make_matrices()
@@ -188,7 +202,7 @@ def test_tmm_and_deseq2_use_all_genes_before_filtering(inputs):
     np.testing.assert_allclose(bed.to_numpy(), pd.DataFrame(deseq, index=counts.index).loc[bed.index].to_numpy(), rtol=1e-9)
 
 
-def test_gene_filter_report_and_chromosome_choice(inputs):
+def test_gene_filter_report_and_chromosome_choice(inputs, run_cli):
     run_cli(inputs, "--chromosomes", "all")
     ids = read_bed(inputs / "out.counts.bed.gz")["phenotype_id"].tolist()
     assert {"gE", "gF"} <= set(ids) and "gLow" not in ids
@@ -199,7 +213,7 @@ def test_gene_filter_report_and_chromosome_choice(inputs):
     assert "gD" not in read_bed(inputs / "out.counts.bed.gz")["phenotype_id"].tolist()
 
 
-def test_input_order_does_not_change_outputs(inputs, tmp_path_factory):
+def test_input_order_does_not_change_outputs(inputs, run_cli, tmp_path_factory):
     run_cli(inputs)
     shuffled = tmp_path_factory.mktemp("shuffled")
     rng = np.random.default_rng(2)
@@ -213,7 +227,7 @@ def test_input_order_does_not_change_outputs(inputs, tmp_path_factory):
         assert (inputs / f"out.{name}.bed.gz").read_bytes() == (shuffled / f"out.{name}.bed.gz").read_bytes()
 
 
-def test_rerun_is_byte_identical(inputs):
+def test_rerun_is_byte_identical(inputs, run_cli):
     run_cli(inputs)
     first = {p.name: p.read_bytes() for p in inputs.glob("out.*")}
     run_cli(inputs)
@@ -247,28 +261,25 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
-def test_bad_input_is_a_clear_error_and_writes_nothing(inputs, case):
+def test_bad_input_is_a_clear_error_and_writes_nothing(inputs, run_cli, case):
     name, edit, message = BAD_INPUTS[case]
     corrupt(inputs, name, edit)
-    proc = run_cli(inputs, check=False)
-    assert proc.returncode == 1
-    assert proc.stderr.startswith("ERROR: ") and message in proc.stderr, proc.stderr
-    assert "Traceback" not in proc.stderr
+    code, err = run_cli(inputs, check=False)
+    assert code == 1
+    assert err.startswith("ERROR: ") and message in err, err
     assert not list(inputs.glob("out.*"))
 
 
-def test_duplicate_sample_column_is_an_error(inputs):
+def test_duplicate_sample_column_is_an_error(inputs, run_cli):
     text = (inputs / "counts.tsv").read_text().splitlines()
     text[0] = text[0].replace("S7", "S1")
     (inputs / "counts.tsv").write_text("\n".join(text) + "\n")
-    proc = run_cli(inputs, check=False)
-    assert proc.returncode == 1 and "duplicate sample column 'S1'" in proc.stderr
+    code, err = run_cli(inputs, check=False)
+    assert code == 1 and "duplicate sample column 'S1'" in err, err
 
 
-def test_without_lengths_deseq2_uses_plain_size_factors(inputs):
-    proc = subprocess.run(["normalize_expression.py", "--counts", "counts.tsv", "--tpm", "tpm.tsv", "--gtf", "genes.gtf", "--prefix", "out"],
-                          cwd=inputs, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+def test_without_lengths_deseq2_uses_plain_size_factors(inputs, run_cli):
+    run_cli(inputs, base=["--counts", "counts.tsv", "--tpm", "tpm.tsv", "--gtf", "genes.gtf", "--prefix", "out"])
     counts, _, _ = make_matrices()
     ordered = sorted(SAMPLES)
     expected = pd.DataFrame(normalize.deseq2_normalized_log(counts[ordered].to_numpy()), index=counts.index)

@@ -8,9 +8,8 @@ import subprocess
 
 import pandas as pd
 import pytest
-from conftest import require_tool
-
 import strandedness_check
+from conftest import require_tool
 from magelib.cli import InputError, run
 from magelib.strandedness import ANTISENSE, SENSE, check, detect
 
@@ -105,7 +104,9 @@ def test_cli_flags_or_fails(tmp_path, capsys):
     mqc.unlink()
     assert run(strandedness_check.main, argv + ["--action", "fail"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("ERROR: strandedness disagrees with the samplesheet for 1 libraries: bad:") and len(err.splitlines()) == 1
+    assert (
+        err.startswith("ERROR: strandedness disagrees with the samplesheet for 1 libraries: bad:") and len(err.splitlines()) == 1
+    )
     assert not status.exists() and not mqc.exists()
 
 
@@ -126,22 +127,39 @@ def test_cli_bad_inputs(tmp_path, capsys):
 
 # ---------------------------------------------------------------- real Salmon runs
 def salmon(index, r1, r2, out):
-    subprocess.run(["salmon", "quant", "-i", str(index), "-l", "A", "-1", str(r1), "-2", str(r2), "-p", "2", "-o", str(out)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["salmon", "quant", "-i", str(index), "-l", "A", "-1", str(r1), "-2", str(r2), "-p", "2", "-o", str(out)],
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.mark.shared
 def test_real_salmon_forward_library_and_swapped_mates(shared_data, tmp_path, capsys):
     require_tool("salmon")
     base = shared_data / "nfcore-test-datasets_GM12878-chr22region"
-    subprocess.run(["salmon", "index", "-t", str(base / "reference" / "transcriptome.fasta"), "-i", str(tmp_path / "idx")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["salmon", "index", "-t", str(base / "reference" / "transcriptome.fasta"), "-i", str(tmp_path / "idx")],
+        check=True,
+        capture_output=True,
+    )
     r1, r2 = base / "fastq" / "test_rnaseq_1.fastq.gz", base / "fastq" / "test_rnaseq_2.fastq.gz"
     salmon(tmp_path / "idx", r1, r2, tmp_path / "NA12878")
     salmon(tmp_path / "idx", r2, r1, tmp_path / "NA12878_swapped")  # planted: mate swap turns sense into antisense
     declared = declared_table(tmp_path, {"NA12878": "forward", "NA12878_swapped": "forward"})
-    argv = ["--quant", str(tmp_path / "NA12878"), str(tmp_path / "NA12878_swapped"), "--declared", str(declared),
-            "--min-fragments", "20", "--status", str(tmp_path / "s.tsv"), "--mqc", str(tmp_path / "m_mqc.tsv")]
+    argv = [
+        "--quant",
+        str(tmp_path / "NA12878"),
+        str(tmp_path / "NA12878_swapped"),
+        "--declared",
+        str(declared),
+        "--min-fragments",
+        "20",
+        "--status",
+        str(tmp_path / "s.tsv"),
+        "--mqc",
+        str(tmp_path / "m_mqc.tsv"),
+    ]
     assert run(strandedness_check.main, argv) == 0
     report = pd.read_csv(tmp_path / "m_mqc.tsv", sep="\t", comment="#", index_col=0)
     assert report.loc["NA12878", "detected"] == "forward"
@@ -151,14 +169,25 @@ def test_real_salmon_forward_library_and_swapped_mates(shared_data, tmp_path, ca
 
 def test_real_salmon_unstranded_test_world(test_world, tmp_path):
     require_tool("salmon")
-    subprocess.run(["salmon", "index", "-t", str(test_world / "reference" / "transcripts.fa"), "-i", str(tmp_path / "idx")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["salmon", "index", "-t", str(test_world / "reference" / "transcripts.fa"), "-i", str(tmp_path / "idx")],
+        check=True,
+        capture_output=True,
+    )
     sheet = pd.read_csv(test_world / "samplesheet.csv").head(2)
     for row in sheet.itertuples():
         salmon(tmp_path / "idx", test_world / row.fastq_1, test_world / row.fastq_2, tmp_path / row.sample)
     declared = declared_table(tmp_path, dict(zip(sheet["sample"], ["unstranded"] * len(sheet), strict=True)))
-    argv = ["--quant", *[str(tmp_path / s) for s in sheet["sample"]], "--declared", str(declared),
-            "--status", str(tmp_path / "s.tsv"), "--mqc", str(tmp_path / "m_mqc.tsv")]
+    argv = [
+        "--quant",
+        *[str(tmp_path / s) for s in sheet["sample"]],
+        "--declared",
+        str(declared),
+        "--status",
+        str(tmp_path / "s.tsv"),
+        "--mqc",
+        str(tmp_path / "m_mqc.tsv"),
+    ]
     assert run(strandedness_check.main, argv) == 0
     report = pd.read_csv(tmp_path / "m_mqc.tsv", sep="\t", comment="#", index_col=0)
     assert (report["detected"] == "unstranded").all() and (report["stranded_fragments"] >= 500).all()

@@ -16,9 +16,8 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import require_tool
-
 import tximport_genes
+from conftest import require_tool
 from magelib import tximport
 from magelib.cli import run
 
@@ -195,7 +194,9 @@ def cases(tmp_path_factory):
     run_r(root)
 
     def r_result(case):
-        return {what: pd.read_csv(root / f"{case}.{what}.tsv", sep="\t", index_col=0) for what in ("counts", "abundance", "length")}
+        return {
+            what: pd.read_csv(root / f"{case}.{what}.tsv", sep="\t", index_col=0) for what in ("counts", "abundance", "length")
+        }
 
     return {
         name: (samples, gtf, {mode: r_result(f"{name}.{mode}") for mode in ("salmon", "length", "mage_call")})

@@ -43,7 +43,6 @@ PERM_BLOCK = 1000  # shuffles per GEMM block
 MAX_BLOCK_COLUMNS = 16384  # grouped mode: phenotypes x shuffles per GEMM block
 QR_TOLERANCE = 1e-7  # FastQTL / R rank tolerance
 FIXED_BED_NAMES = {"length", "strand", "gid", "pid", "score", "group", "group_id", "gene_id", "gene", "name"}
-MAX_SIGNALS = 10  # independent mode: at most this many signals per phenotype (FastQTL's analysis depth)
 
 PERMUTATION_COLUMNS = [
     "phenotype_id", "num_var", "beta_shape1", "beta_shape2", "true_df", "pval_true_df", "variant_id", "tss_distance",
@@ -51,7 +50,17 @@ PERMUTATION_COLUMNS = [
 ]  # fmt: skip
 GROUP_COLUMNS = ["group_id", "group_size"]
 EXTRA_COLUMNS = ["num_perm", "phenotype_chr", "phenotype_tss"]
-NOMINAL_COLUMNS = ["phenotype_id", "variant_id", "tss_distance", "af", "ma_samples", "ma_count", "pval_nominal", "slope", "slope_se"]
+NOMINAL_COLUMNS = [
+    "phenotype_id",
+    "variant_id",
+    "tss_distance",
+    "af",
+    "ma_samples",
+    "ma_count",
+    "pval_nominal",
+    "slope",
+    "slope_se",
+]
 
 
 def log(message: str) -> None:
@@ -83,7 +92,9 @@ def bed_layout(path: str) -> tuple[int, list[str]]:
     if len(header) < 5 or header[0].lstrip("#").lower() not in ("chr", "chrom", "chromosome"):
         raise InputError(f"{path}: line 1: header must start with '#chr start end phenotype_id' followed by sample columns")
     fixed = 4
-    while fixed < len(header) and (header[fixed].lower() in FIXED_BED_NAMES or not _is_number(first[fixed] if fixed < len(first) else "0")):
+    while fixed < len(header) and (
+        header[fixed].lower() in FIXED_BED_NAMES or not _is_number(first[fixed] if fixed < len(first) else "0")
+    ):
         fixed += 1
     samples = header[fixed:]
     if not samples:
@@ -116,12 +127,16 @@ def read_bed_positions(path: str) -> pd.DataFrame:
     change = np.r_[True, chrom[1:] != chrom[:-1]]
     runs = chrom[change]
     if len(set(runs)) != len(runs):
-        raise InputError(f"{path}: rows of chromosome '{pd.Series(runs)[pd.Series(runs).duplicated()].iat[0]}' are not contiguous (sort the BED)")
+        raise InputError(
+            f"{path}: rows of chromosome '{runs[pd.Series(runs).duplicated().to_numpy()][0]}' are not contiguous (sort the BED)"
+        )
     start = table["start"].to_numpy()
     unsorted = np.nonzero(~change[1:] & (start[1:] < start[:-1]))[0]
     if len(unsorted):
         row = unsorted[0] + 1
-        raise InputError(f"{path}: line {row + 2}: phenotype '{table['phenotype_id'].iat[row]}' is not sorted by start (sort the BED)")
+        raise InputError(
+            f"{path}: line {row + 2}: phenotype '{table['phenotype_id'].iat[row]}' is not sorted by start (sort the BED)"
+        )
     return table
 
 
@@ -138,7 +153,10 @@ def read_bed_values(path: str, lo: int, hi: int, fixed: int, samples: list[str])
     bad = ~np.isfinite(array)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise InputError(f"{path}: line {lo + i + 2}: phenotype '{frame.iloc[i, 3]}' has a missing or non-finite value for sample '{samples[j]}'")
+        raise InputError(
+            f"{path}: line {lo + i + 2}: phenotype '{frame.iloc[i, 3]}' has a missing or non-finite value "
+            f"for sample '{samples[j]}'"
+        )
     return array
 
 
@@ -198,7 +216,9 @@ def read_groups(path: str, phenotype_ids: np.ndarray) -> np.ndarray:
     if runs.duplicated().any():
         group = runs[runs.duplicated()].iat[0]
         rows = np.nonzero(groups == group)[0]
-        raise InputError(f"{path}: phenotypes of group '{group}' are not contiguous in BED order (BED rows {rows[0] + 1} and {rows[-1] + 1})")
+        raise InputError(
+            f"{path}: phenotypes of group '{group}' are not contiguous in BED order (BED rows {rows[0] + 1} and {rows[-1] + 1})"
+        )
     return groups
 
 
@@ -237,7 +257,10 @@ class Residualiser:
         self.Q = np.ascontiguousarray(q[:, : self.rank])
         self.k = covariates.shape[1]
         if self.rank < design.shape[1]:
-            log(f"warning: covariates are linearly dependent ({design.shape[1] - self.rank} dropped from the fit; df still counts all {self.k})")
+            log(
+                f"warning: covariates are linearly dependent ({design.shape[1] - self.rank} dropped from the fit; "
+                f"df still counts all {self.k})"
+            )
 
     def extended(self, extra: np.ndarray) -> Residualiser:
         """A residualiser with extra columns (already residualised on Q, samples in columns: rows = variables)."""
@@ -350,7 +373,15 @@ class Settings:
 class Problem:
     """Everything a chunk needs: samples, covariates, genotype bins and the phenotype units."""
 
-    def __init__(self, genotypes: str, phenotypes: str, covariates: str | None, groups: str | None, chunk: tuple[int, int], settings: Settings):
+    def __init__(
+        self,
+        genotypes: str,
+        phenotypes: str,
+        covariates: str | None,
+        groups: str | None,
+        chunk: tuple[int, int],
+        settings: Settings,
+    ):
         self.settings = settings
         fixed, self.samples = bed_layout(phenotypes)
         positions = read_bed_positions(phenotypes)
@@ -442,7 +473,15 @@ def permuted_max_r(g32: np.ndarray, y_centred: np.ndarray, basis: np.ndarray, sh
     return colmax.reshape(n_pheno, -1).max(axis=0)
 
 
-def run_permutations(g: np.ndarray, y_centred: np.ndarray, basis: np.ndarray, r_obs: float, shuffles: np.ndarray, plan: tuple[int, ...], float32: bool) -> np.ndarray:
+def run_permutations(
+    g: np.ndarray,
+    y_centred: np.ndarray,
+    basis: np.ndarray,
+    r_obs: float,
+    shuffles: np.ndarray,
+    plan: tuple[int, ...],
+    float32: bool,
+) -> np.ndarray:
     """Permuted max |r| with FastQTL's stopping rule: (N,) fixed, or (hits, max) adaptive."""
     g_kernel = g.astype(np.float32) if float32 else g
     block = max(1, min(PERM_BLOCK, MAX_BLOCK_COLUMNS // len(y_centred)))
@@ -487,11 +526,15 @@ def scan(unit: Unit, window: GenotypeWindow, residualiser: Residualiser, anchor:
     return ScanResult(r, y_norm, p, v, distance)
 
 
-def permutation_row(problem: Problem, unit: Unit, window: GenotypeWindow, residualiser: Residualiser, df: float, shuffles: np.ndarray) -> dict:
+def permutation_row(
+    problem: Problem, unit: Unit, window: GenotypeWindow, residualiser: Residualiser, df: float, shuffles: np.ndarray
+) -> dict:
     """The permutation-table row of one unit (phenotype or group)."""
     anchor = int(unit.tss[0])
     row: dict = {c: np.nan for c in PERMUTATION_COLUMNS}
-    row.update(phenotype_id=unit.ids[0], num_var=len(window), variant_id=None, num_perm=0, phenotype_chr=unit.chrom, phenotype_tss=anchor)
+    row.update(
+        phenotype_id=unit.ids[0], num_var=len(window), variant_id=None, num_perm=0, phenotype_chr=unit.chrom, phenotype_tss=anchor
+    )
     if unit.group is not None:
         row.update(group_id=unit.group, group_size=len(unit.ids))
     if len(window) == 0:
@@ -499,7 +542,15 @@ def permutation_row(problem: Problem, unit: Unit, window: GenotypeWindow, residu
     result = scan(unit, window, residualiser, anchor)
     p, v = result.best_pheno, result.best_var
     r_obs = float(result.r[p, v])
-    r_perm = run_permutations(window.g, centred_unit(unit.values), residualiser.Q, r_obs, shuffles, problem.settings.permutations, problem.settings.float32)
+    r_perm = run_permutations(
+        window.g,
+        centred_unit(unit.values),
+        residualiser.Q,
+        r_obs,
+        shuffles,
+        problem.settings.permutations,
+        problem.settings.float32,
+    )
     stats = nominal_stats(np.array([r_obs]), df, result.y_norm[p], window.norm[v : v + 1])
     row.update(beta.beta_approximation(r_perm, r_obs, df, len(window)))
     row.update(
@@ -564,67 +615,6 @@ def map_nominal(problem: Problem) -> Iterator[tuple[str, pd.DataFrame]]:
         _progress(i, problem.n_units)
 
 
-def map_independent(problem: Problem, table: pd.DataFrame, fdr: float) -> pd.DataFrame:
-    """Conditionally independent signals (forward selection, then backward elimination) as tensorQTL/GTEx.
-
-    ``table`` is the permutation table with ``qval``. The significance threshold is the largest pval_beta
-    among units with qval <= fdr. Forward: the unit's top variant becomes a covariate and the permutation pass is
-    repeated; its new top variant is kept while its pval_beta <= threshold (at most MAX_SIGNALS). Backward: each
-    kept variant is re-tested with all the others as covariates and reported (with its rank) if still significant.
-    """
-    if "qval" not in table.columns:
-        raise InputError("the permutation table given to independent mode has no 'qval' column (run qtl_fdr.py first)")
-    key = "group_id" if problem.groups is not None else "phenotype_id"
-    significant = table[table["qval"] <= fdr]
-    columns = _columns(problem.groups is not None) + ["rank"]
-    if significant.empty:
-        return pd.DataFrame(columns=columns)
-    threshold = float(significant["pval_beta"].max())
-    top = {row[key]: row for row in significant.to_dict("records")}
-    settings = problem.settings
-    shuffles = permutation_matrix(len(problem.samples), settings.permutations[-1], settings.seed)
-    rows = []
-    for i, unit in enumerate(problem.units(), 1):
-        name = unit.group if unit.group is not None else unit.ids[0]
-        if name in top:
-            rows += _independent_unit(problem, unit, top[name], threshold, shuffles)
-        _progress(i, problem.n_units)
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _independent_unit(problem: Problem, unit: Unit, top_row: dict, threshold: float, shuffles: np.ndarray) -> list[dict]:
-    first_variant = top_row["variant_id"]
-    window = problem.cis_window(unit, int(unit.tss[0]))
-    index = {vid: i for i, vid in enumerate(window.ids)}
-    if first_variant not in index:
-        raise InputError(f"variant '{first_variant}' of '{unit.ids[0]}' in the permutation table is not in its cis window")
-
-    def conditional(selected: list[int]) -> dict:
-        residualiser = problem.residualiser.extended(window.g[selected])
-        g, norm = unit_rows(residualiser.residualise(window.g))
-        conditioned = GenotypeWindow(window.pos, window.ids, window.af, window.ma_samples, window.ma_count, g, norm * window.norm)
-        df = len(problem.samples) - 2 - residualiser.k
-        return permutation_row(problem, unit, conditioned, residualiser, df, shuffles)
-
-    forward = [index[first_variant]]
-    results: list[dict] = []
-    while len(forward) < MAX_SIGNALS:
-        row = conditional(forward)
-        if not (row["pval_beta"] <= threshold) or row["variant_id"] not in index or index[row["variant_id"]] in forward:
-            break
-        forward.append(index[row["variant_id"]])
-    if len(forward) == 1:  # one signal: the permutation-pass row itself
-        return [{**{c: top_row.get(c) for c in _columns(problem.groups is not None)}, "rank": 1}]
-    seen = set()
-    for rank, variant in enumerate(forward, 1):
-        others = [v for v in forward if v != variant]
-        row = conditional(others)
-        if row["pval_beta"] <= threshold and row["variant_id"] not in seen:
-            results.append(dict(row, rank=rank))
-            seen.add(row["variant_id"])
-    return results
-
-
 _last_report = [0.0]
 
 
@@ -676,8 +666,6 @@ def kernel_benchmark(n_variants: int = 10_000, n_samples: int = 731, n_perm: int
     }
 
 
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Output
 # ---------------------------------------------------------------------------------------------------------------
@@ -698,7 +686,13 @@ def write_table(frame: pd.DataFrame, path: str) -> None:
 
 def read_table(path: str) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, sep="\t", na_values=["NA"], keep_default_na=False, dtype={"phenotype_id": str, "variant_id": str, "group_id": str})
+        return pd.read_csv(
+            path,
+            sep="\t",
+            na_values=["NA"],
+            keep_default_na=False,
+            dtype={"phenotype_id": str, "variant_id": str, "group_id": str},
+        )
     except (OSError, pd.errors.EmptyDataError) as err:
         raise InputError(f"{path}: cannot read table ({err})") from err
 
@@ -818,7 +812,9 @@ def qq_from_histogram(counts: np.ndarray, n_points: int = 400) -> dict:
     return {round(float(e), 4): round(float(o), 4) for e, o in zip(expected, observed, strict=True)}
 
 
-def write_multiqc(table: pd.DataFrame, summary: dict, settings: dict, nominal_counts: np.ndarray | None, prefix: str) -> list[str]:
+def write_multiqc(
+    table: pd.DataFrame, summary: dict, settings: dict, nominal_counts: np.ndarray | None, prefix: str
+) -> list[str]:
     """MultiQC custom content: summary table, QQ plot, beta-approximation diagnostics."""
     import json
 
@@ -848,7 +844,9 @@ def write_multiqc(table: pd.DataFrame, summary: dict, settings: dict, nominal_co
             "data": rows,
         }
     }
-    qq = {"pval_beta (one per " + unit + ")": qq_points(np.sort(-np.log10(tested["pval_beta"].clip(lower=1e-300).to_numpy()))[::-1])}
+    qq = {
+        "pval_beta (one per " + unit + ")": qq_points(np.sort(-np.log10(tested["pval_beta"].clip(lower=1e-300).to_numpy()))[::-1])
+    }
     if nominal_counts is not None:
         qq["pval_nominal (all cis pairs)"] = qq_from_histogram(nominal_counts)
     files[f"{prefix}.qq_mqc.json"] = {
@@ -856,17 +854,28 @@ def write_multiqc(table: pd.DataFrame, summary: dict, settings: dict, nominal_co
         "section_name": "cis-QTL QQ plot",
         "description": "Observed vs expected -log10 p (thinned): beta-approximated permutation p-values and all nominal pairs.",
         "plot_type": "linegraph",
-        "pconfig": {"id": "mage_cisqtl_qq_plot", "title": "cis-QTL: QQ plot", "xlab": "expected -log10 p", "ylab": "observed -log10 p"},
+        "pconfig": {
+            "id": "mage_cisqtl_qq_plot",
+            "title": "cis-QTL: QQ plot",
+            "xlab": "expected -log10 p",
+            "ylab": "observed -log10 p",
+        },
         "data": qq,
     }
     thin = tested.iloc[np.unique(np.linspace(0, len(tested) - 1, min(len(tested), 2000)).astype(int))] if len(tested) else tested
     files[f"{prefix}.beta_fit_mqc.json"] = {
         "id": "mage_cisqtl_beta_fit",
         "section_name": "cis-QTL beta approximation",
-        "description": "Empirical permutation p-value vs beta-approximated p-value (-log10), one point per tested unit (thinned). "
+        "description": "Empirical permutation p-value vs beta-approximated p-value (-log10), one point per tested unit "
+        "(thinned). "
         "They should agree where pval_perm is resolved (above 1 / number of permutations).",
         "plot_type": "scatter",
-        "pconfig": {"id": "mage_cisqtl_beta_fit_plot", "title": "cis-QTL: pval_perm vs pval_beta", "xlab": "-log10 pval_beta", "ylab": "-log10 pval_perm"},
+        "pconfig": {
+            "id": "mage_cisqtl_beta_fit_plot",
+            "title": "cis-QTL: pval_perm vs pval_beta",
+            "xlab": "-log10 pval_beta",
+            "ylab": "-log10 pval_perm",
+        },
         "data": {
             str(r.phenotype_id): {"x": round(-math.log10(max(r.pval_beta, 1e-300)), 4), "y": round(-math.log10(r.pval_perm), 4)}
             for r in thin.itertuples()

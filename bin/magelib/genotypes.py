@@ -283,7 +283,9 @@ class GenotypeStore:
         except (OSError, json.JSONDecodeError) as err:
             raise InputError(f"{path}: not a genotype store (manifest.json unreadable: {err})") from err
         if self.manifest.get("format") != STORE_FORMAT or self.manifest.get("version") != STORE_VERSION:
-            raise InputError(f"{path}: unsupported genotype store format {self.manifest.get('format')} v{self.manifest.get('version')}")
+            raise InputError(
+                f"{path}: unsupported genotype store format {self.manifest.get('format')} v{self.manifest.get('version')}"
+            )
         self.samples: list[str] = list(self.manifest["samples"])
         self.chromosomes: list[str] = list(self.manifest["chromosomes"])
         self._variants: dict[str, pd.DataFrame] = {}
@@ -334,7 +336,9 @@ class VcfGenotypes:
 
 
 def _empty(n_samples: int) -> tuple[pd.DataFrame, np.ndarray]:
-    table = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(VARIANT_COLUMNS[:5], [str, np.int64, str, str, str], strict=True)})
+    table = pd.DataFrame(
+        {c: pd.Series(dtype=t) for c, t in zip(VARIANT_COLUMNS[:5], [str, np.int64, str, str, str], strict=True)}
+    )
     return table, np.empty((0, n_samples))
 
 
@@ -357,7 +361,9 @@ def check_contigs(genotype_chroms: list[str], phenotype_chroms: list[str], genot
                 "rename the contigs of one file so both follow the same convention"
             )
     if len(absent) == len(set(phenotype_chroms)):
-        raise InputError(f"no chromosome of the phenotype BED {phenotypes} ({', '.join(absent[:5])}) is in the genotypes {genotypes}")
+        raise InputError(
+            f"no chromosome of the phenotype BED {phenotypes} ({', '.join(absent[:5])}) is in the genotypes {genotypes}"
+        )
     return absent
 
 

@@ -69,7 +69,9 @@ def _penalty_gram(knots: np.ndarray) -> np.ndarray:
         start = second(left)
         increment = 2 * (second((left + right) / 2) - start)  # B'' is linear on the interval
         sigma += width * (
-            np.outer(start, start) + (np.outer(increment, start) + np.outer(start, increment)) * 0.5 + np.outer(increment, increment) * 0.3330
+            np.outer(start, start)
+            + (np.outer(increment, start) + np.outer(start, increment)) * 0.5
+            + np.outer(increment, increment) * 0.3330
         )
     return sigma
 
@@ -221,7 +223,9 @@ def nominal_thresholds(pval_beta: np.ndarray, qval: np.ndarray, shape1: np.ndarr
     return betaincinv(np.asarray(shape1, float), np.asarray(shape2, float), p_t), p_t
 
 
-def annotate(table: pd.DataFrame, fdr: float = 0.05, method: str = "qvalue", lam: float | None = None, by: str | None = None) -> dict:
+def annotate(
+    table: pd.DataFrame, fdr: float = 0.05, method: str = "qvalue", lam: float | None = None, by: str | None = None
+) -> dict:
     """Add ``qval`` and ``pval_nominal_threshold`` to a permutation table (in place) over all phenotypes at once,
     or within each value of column ``by`` (e.g. per chromosome, as MAGE's per-chromosome FastQTL runs did).
 
@@ -244,5 +248,10 @@ def annotate(table: pd.DataFrame, fdr: float = 0.05, method: str = "qvalue", lam
         table.loc[tested, "qval"] = q
         thresholds, p_t = nominal_thresholds(p, q, table.loc[tested, "beta_shape1"], table.loc[tested, "beta_shape2"], fdr)
         table.loc[tested, "pval_nominal_threshold"] = thresholds
-        summary["all" if name is None else str(name)] = {"tested": len(tested), "pi0": pi0, "p_threshold": p_t, "significant": int(np.sum(q <= fdr))}
+        summary["all" if name is None else str(name)] = {
+            "tested": len(tested),
+            "pi0": pi0,
+            "p_threshold": p_t,
+            "significant": int(np.sum(q <= fdr)),
+        }
     return summary

@@ -266,7 +266,7 @@ def plant_effects(rng, config: WorldConfig, genes, variants, haps, cohort) -> Ef
 # Libraries and planted sample-identity problems
 
 
-def plan_libraries(rng, config: WorldConfig, cohort) -> tuple[list[Library], dict]:
+def plan_libraries(rng, config: WorldConfig, cohort) -> list[Library]:
     """One library per individual, a triplicate, a two-library swap (as MAGE §4) and a sex mislabel."""
     n = len(cohort)
     order = rng.permutation(n)
@@ -304,16 +304,15 @@ def plan_libraries(rng, config: WorldConfig, cohort) -> tuple[list[Library], dic
     for lib in libraries:
         lib.strandedness = "unstranded" if lib.batch == config.unstranded_batch else "auto"
     libraries.sort(key=lambda lib: lib.library)
-    roles = {"triplicate": trip, "swap_partner": swap, "wrong_sex": wrong_sex}
-    return libraries, roles
+    return libraries
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Writing
 
 
-def _gzip(path: Path, data: bytes) -> None:
-    path.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
+def _gzip(path: Path, data: bytes, level: int = 9) -> None:
+    path.write_bytes(gzip.compress(data, compresslevel=level, mtime=0))
 
 
 def _tsv(frame: pd.DataFrame, path: Path) -> None:
@@ -386,7 +385,7 @@ def library_reads(
     return add_errors(rng, r1[order], config.error_rate), add_errors(rng, r2[order], config.error_rate)
 
 
-def simulate_libraries(rng, config, fastq_dir: Path, genome, genes, variants, haps, cohort, effects, libraries):
+def simulate_libraries(rng, config, fastq_dir: Path, genome, genes, variants, haps, cohort, effects, libraries, level: int = 9):
     """Write every library's FASTQs; return the transcriptome, read pairs per transcript and library, hidden factors."""
     transcriptome = build_transcriptome(genome, genes, variants)
     model = ExpressionModel.draw(rng, config, len(genes), libraries, len(cohort), effects)
@@ -407,7 +406,7 @@ def simulate_libraries(rng, config, fastq_dir: Path, genome, genes, variants, ha
             r1, r2 = library_reads(rng, config, lib, counts, hap_cache[lib.true], transcriptome)
             for mate, reads in ((1, r1), (2, r2)):
                 path = fastq_dir / f"{lib.library}_R{mate}.fastq.gz"
-                jobs.append(pool.submit(_gzip, path, fastq_records(lib.library, mate, reads, quality)))
+                jobs.append(pool.submit(_gzip, path, fastq_records(lib.library, mate, reads, quality), level))
         for job in jobs:
             job.result()
     return transcriptome, counts_table, factors
@@ -589,9 +588,14 @@ def write_truth(
     (truth / "params.json").write_text(json.dumps(params, indent=2, sort_keys=True) + "\n")
 
 
-def simulate_world(config: WorldConfig, out: Path) -> None:
-    """Generate the world into a temporary sibling of ``out`` and move it into place when complete."""
+def simulate_world(config: WorldConfig, out: Path, fastq_level: int = 9) -> None:
+    """Generate the world into a temporary sibling of ``out`` and move it into place when complete.
+
+    ``fastq_level`` (gzip level of the FASTQs) changes file bytes, never content; it is not a simulation parameter.
+    """
     check_config(config)
+    if not 1 <= fastq_level <= 9:
+        raise InputError(f"--fastq-compression {fastq_level}: must be between 1 and 9")
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / "truth" / "params.json").is_file():
         raise InputError(f"{out}: exists, is not empty and is not a simulated world; refusing to overwrite it")
@@ -601,7 +605,7 @@ def simulate_world(config: WorldConfig, out: Path) -> None:
         shutil.rmtree(tmp)
     tmp.mkdir()
     try:
-        _generate(config, tmp)
+        _generate(config, tmp, fastq_level)
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)
@@ -610,7 +614,7 @@ def simulate_world(config: WorldConfig, out: Path) -> None:
             shutil.rmtree(tmp)
 
 
-def _generate(config: WorldConfig, out: Path) -> None:
+def _generate(config: WorldConfig, out: Path, fastq_level: int) -> None:
     rng = np.random.default_rng(config.seed)
     populations = [tuple(p) for p in config.populations]
     genome, genes, par_end = build_reference(rng, config.autosomal_genes, config.chrx_genes, config.alt_splicing_fraction)
@@ -621,11 +625,11 @@ def _generate(config: WorldConfig, out: Path) -> None:
     haps, expected_af = simulate_genotypes(rng, genome, variants, cohort, populations, config)
     write_genotypes(out, genome, variants, haps, cohort, config.seed)
     effects = plant_effects(rng, config, genes, variants, haps, cohort)
-    libraries, _ = plan_libraries(rng, config, cohort)
+    libraries = plan_libraries(rng, config, cohort)
     fastq_dir = out / "fastq"
     fastq_dir.mkdir()
     transcriptome, counts, factors = simulate_libraries(
-        rng, config, fastq_dir, genome, genes, variants, haps, cohort, effects, libraries
+        rng, config, fastq_dir, genome, genes, variants, haps, cohort, effects, libraries, fastq_level
     )
     write_samplesheet(out, libraries, cohort)
     write_truth(out, config, genes, variants, haps, expected_af, cohort, effects, libraries, transcriptome, counts, factors)

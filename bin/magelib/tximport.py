@@ -72,9 +72,7 @@ def transcript_ids(names: pd.Series) -> np.ndarray:
     return names.str.split("|", n=1).str[0].to_numpy(dtype=object)
 
 
-def gene_index(
-    names: pd.Series, tx2gene: pd.Series, source: str, drop_unknown: bool
-) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+def gene_index(names: pd.Series, tx2gene: pd.Series, source: str, drop_unknown: bool) -> tuple[pd.Index, np.ndarray, np.ndarray]:
     """Sorted gene IDs, each transcript's gene position, and the mask of transcripts that have a gene."""
     ids = transcript_ids(names)
     duplicated = pd.Index(ids).duplicated()
@@ -89,7 +87,10 @@ def gene_index(
                 f"{source}: transcript '{missing[0]}' is not in the GTF ({len(missing)} of {len(ids)} transcripts "
                 "missing); use the GTF the transcript FASTA was made from, or --drop-unknown-transcripts"
             )
-        print(f"WARNING: dropped {len(missing)} of {len(ids)} transcripts absent from the GTF (e.g. '{missing[0]}')", file=sys.stderr)
+        print(
+            f"WARNING: dropped {len(missing)} of {len(ids)} transcripts absent from the GTF (e.g. '{missing[0]}')",
+            file=sys.stderr,
+        )
     if not known.any():
         raise InputError(f"{source}: none of the transcripts is in the GTF (e.g. '{ids[0]}'); check the annotation version")
     genes = pd.Index(sorted(set(genes_of[known])), name="gene_id")
@@ -160,7 +161,9 @@ def fill_missing_lengths(length: np.ndarray, mean_tx_length: np.ndarray) -> np.n
 
 def _raise_name_mismatch(path, first_path, names: pd.Series, first_names: pd.Series) -> None:
     if len(names) != len(first_names):
-        raise InputError(f"{path}: {len(names)} transcripts, but {first_path} has {len(first_names)}; quantify all libraries with one index")
+        raise InputError(
+            f"{path}: {len(names)} transcripts, but {first_path} has {len(first_names)}; quantify all libraries with one index"
+        )
     row = int(np.flatnonzero(names.to_numpy() != first_names.to_numpy())[0])
     raise InputError(
         f"{path}: line {row + 2}: transcript '{names.iat[row]}' where {first_path} has '{first_names.iat[row]}'; "

@@ -7,10 +7,9 @@ import json
 import os
 
 import pandas as pd
-from nftools.render import render_process
-
 from conftest import require_tool
 from magelib.fastq import check_fastq
+from nftools.render import render_process
 
 MODULE = "modules/local/fastp/trim/main.nf"
 

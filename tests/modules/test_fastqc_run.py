@@ -6,9 +6,8 @@ import os
 import zipfile
 
 import pandas as pd
-from nftools.render import render_process
-
 from conftest import require_tool
+from nftools.render import render_process
 
 MODULE = "modules/local/fastqc/run/main.nf"
 

@@ -10,9 +10,8 @@ import shutil
 import stat
 
 import pytest
-from nftools.render import render_process
-
 from conftest import require_tool
+from nftools.render import render_process
 
 PREFETCH = "modules/local/sratools/prefetch/main.nf"
 FASTERQDUMP = "modules/local/sratools/fasterqdump/main.nf"
@@ -42,7 +41,7 @@ base="${out%.fastq}"
 printf '@r1 1\nACGT\n+\nFFFF\n' > "${base}_1.fastq"
 printf '@r1 2\nTTTT\n+\nFFFF\n' > "${base}_2.fastq"
 """,
-    "sleep": "#!/usr/bin/env bash\necho \"sleep $*\" >> calls.log\n",
+    "sleep": '#!/usr/bin/env bash\necho "sleep $*" >> calls.log\n',
 }
 
 
@@ -93,7 +92,9 @@ def test_fasterqdump_split_files_and_gzip(tmp_path, fake_bin):
     assert "sratools: 3." in versions and "pigz: 2." in versions
 
 
-@pytest.mark.parametrize("module, inputs", [(PREFETCH, {"meta": META, "accession": "SRR1"}), (FASTERQDUMP, {"meta": META, "sra": "SRR1"})])
+@pytest.mark.parametrize(
+    "module, inputs", [(PREFETCH, {"meta": META, "accession": "SRR1"}), (FASTERQDUMP, {"meta": META, "sra": "SRR1"})]
+)
 def test_stubs(tmp_path, module, inputs):
     r = render_process(module, inputs=inputs, stub=True)
     r.run(tmp_path)

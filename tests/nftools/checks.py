@@ -20,10 +20,11 @@ GENERIC_PARAMS = frozenset(
     {
         "help", "help_full", "show_hidden", "version", "validate_params", "outdir", "publish_dir_mode", "email",
         "email_on_fail", "plaintext_email", "monochrome_logs", "hook_url", "trace_report_suffix",
-        "pipelines_testdata_base_path", "modules_testdata_base_path", "genome", "genomes",
+        "pipelines_testdata_base_path", "modules_testdata_base_path", "genome", "genomes", "max_cpus", "max_memory",
+        "max_time",
     }
 )  # fmt: skip
-GENERIC_PREFIXES = ("multiqc_", "max_multiqc_", "config_profile_", "custom_config_", "igenomes_", "max_")
+GENERIC_PREFIXES = ("multiqc_", "max_multiqc_", "config_profile_", "custom_config_", "igenomes_")
 MODULE_MAIN = re.compile(r"modules/local/[^/]+/[^/]+/main\.nf\Z")
 
 
@@ -168,8 +169,8 @@ def schema_params(schema: dict) -> tuple[dict[str, str], list[str]]:
 
 
 def check_params(target) -> list[Problem]:
-    """params.x used anywhere is declared in nextflow.config params {} and nextflow_schema.json; both declare the
-    same params; and each declared param is used somewhere (generic nf-core params excepted)."""
+    """params.x read or set anywhere is declared in nextflow.config params {} and nextflow_schema.json; both declare
+    the same params; and each declared param is read somewhere (generic nf-core params excepted)."""
     p = as_pipeline(target)
     schema, schema_error = read_schema(p.root)
     config = p.files.get("nextflow.config")
@@ -179,14 +180,18 @@ def check_params(target) -> list[Problem]:
 
     declared = {d["name"]: d["line"] for d in config["params_declared"] if not d["scope"]}
     in_schema, unreferenced = schema_params(schema)
-    uses: dict[str, tuple[str, int]] = {}  # first use of each param
+    reads: dict[str, tuple[str, int]] = {}  # first place reading each param
+    sets: dict[str, tuple[str, int]] = {}  # first profile or other config setting it (it must be declared too)
     for rel, f in sorted(p.select("nf").items()):
         for use in f["params_used"]:
-            uses.setdefault(use["name"], (rel, use["line"]))
+            reads.setdefault(use["name"], (rel, use["line"]))
     for rel, f in sorted(p.select("config").items()):
-        setters = [d for d in f["params_declared"] if rel != "nextflow.config" or d["scope"]]
-        for use in f["params_used"] + setters:  # a profile or test config setting params.x uses x
-            uses.setdefault(use["name"], (rel, use["line"]))
+        for use in f["params_used"]:
+            reads.setdefault(use["name"], (rel, use["line"]))
+        for setter in f["params_declared"]:
+            if rel != "nextflow.config" or setter["scope"]:
+                sets.setdefault(setter["name"], (rel, setter["line"]))
+    uses = {**sets, **reads}
 
     problems: list[Problem] = []
 
@@ -205,7 +210,7 @@ def check_params(target) -> list[Problem]:
             add("nextflow.config", line, f"params.{name} is declared but not in nextflow_schema.json")
     for name in sorted(set(in_schema) - set(declared) - set(uses)):
         add("nextflow_schema.json", None, f"params.{name} is in the schema but not declared in nextflow.config")
-    for name in sorted((set(declared) | set(in_schema)) - set(uses)):
+    for name in sorted((set(declared) | set(in_schema)) - set(reads)):
         if p.complete and name in declared and name in in_schema and not is_generic_param(name):
             add("nextflow.config", declared[name], f"params.{name} is declared but never used")
     return problems

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,6 +80,9 @@ def compiled_classes(lib: Path) -> Path:
         staging.rename(target)
     except OSError:  # another session compiled the same sources first
         shutil.rmtree(staging, ignore_errors=True)
+    for old in CLASS_CACHE.iterdir():  # builds of older sources, left alone for an hour in case a JVM still uses them
+        if old != target and time.time() - old.stat().st_mtime > 3600:
+            shutil.rmtree(old, ignore_errors=True)
     return target
 
 

@@ -10,8 +10,9 @@
 
 Binding, as in a Nextflow task: every declared input (path inputs render as their names, a list of paths as the
 names separated by spaces, a one-element list as a single path), `task` (cpus, memory with toGiga()/toMega()/...,
-ext with args/args2/args3/prefix defaulting to null, process, attempt 1, index 1), `moduleDir`, `projectDir` and a
-`workflow` stub. Not supported: shell: and exec: sections, template files, `params` (modules must not read them).
+ext with args/args2/args3/prefix defaulting to null, process, attempt 1, index 1), `moduleDir`, `projectDir`, `log`
+(to stderr) and a `workflow` stub. Not supported: shell: and exec: sections, template files, `params` (modules must
+not read them).
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
 import org.codehaus.groovy.ast.CodeVisitorSupport
 import org.codehaus.groovy.ast.ModuleNode
-import org.codehaus.groovy.ast.expr.ArgumentListExpression
 import org.codehaus.groovy.ast.expr.BinaryExpression
 import org.codehaus.groovy.ast.expr.CastExpression
 import org.codehaus.groovy.ast.expr.ClosureExpression
 import org.codehaus.groovy.ast.expr.ConstantExpression
 import org.codehaus.groovy.ast.expr.Expression
-import org.codehaus.groovy.ast.expr.GStringExpression
 import org.codehaus.groovy.ast.expr.MapExpression
 import org.codehaus.groovy.ast.expr.MethodCallExpression
 import org.codehaus.groovy.ast.expr.PropertyExpression
@@ -179,8 +177,7 @@ class NfAst {
             }
             else if (section == 'output' && expr) {
                 def options = namedOptions(expr)
-                outputs << [line: stmt.lineNumber, text: expr.text, emit: options.emit,
-                            optional: options.optional == 'true', kinds: declaredKinds(expr)]
+                outputs << [line: stmt.lineNumber, text: expr.text, emit: options.emit, optional: options.optional == 'true']
             }
         }
         def refs = new RefCollector()
@@ -238,12 +235,6 @@ class NfAst {
             if (variable) names << [name: variable.name, kind: kind]
         }
         return names
-    }
-
-    static List declaredKinds(Expression expr) {
-        def kinds = []
-        eachDeclaration(expr) { String kind, List args -> kinds << kind }
-        return kinds
     }
 
     static final Set<String> DECLARATIONS = ['val', 'path', 'file', 'env', 'each', 'stdin', 'stdout', 'eval'] as Set

@@ -9,7 +9,7 @@ import org.codehaus.groovy.runtime.GStringImpl
 /**
  * Renders the script: (or stub:) section of one process for one task, as Nextflow does, without Nextflow:
  * the statements after the label, up to the next section label, are cut from the source and evaluated by a
- * GroovyShell whose binding holds the declared inputs, `task`, `moduleDir`, `projectDir` and a `workflow` stub.
+ * GroovyShell whose binding holds the declared inputs, `task`, `moduleDir`, `projectDir`, `log` and a `workflow` stub.
  * The last value is the script; like Nextflow, path values in it are shell-escaped, its indent is stripped and a
  * bash shebang is added. Variables the section sets without `def` (prefix = ...) stay in the binding, which is
  * then used to evaluate each output declaration's path patterns.
@@ -116,6 +116,9 @@ class NfRender {
         binding.setVariable('baseDir', projectDir)
         binding.setVariable('workflow', [containerEngine: null, profile: 'test', projectDir: projectDir,
                                          runName: 'render', sessionId: '00000000-0000-0000-0000-000000000000', stubRun: request.stub as boolean])
+        binding.setVariable('log', ['trace', 'debug', 'info', 'warn', 'error'].collectEntries { level ->
+            [(level): { Object... msg -> System.err.println("${level.toUpperCase()}: ${msg[0]}") }]
+        })
         (plain(request.extra_binding) ?: [:]).each { k, v -> binding.setVariable(k, v) }
         return binding
     }

@@ -25,7 +25,6 @@ process TXIMPORT_GENES {
     script:
     def args = task.ext.args ?: ''
     def args2 = task.ext.args2 ?: ''
-    def pairs_arg = read_pairs ? "--read-pairs ${read_pairs}" : ''
     """
     # Strandedness first: with --action fail a disagreement stops the run before the gene matrices are written.
     strandedness_check.py \\
@@ -38,7 +37,7 @@ process TXIMPORT_GENES {
     tximport_genes.py \\
         --quant ${quants} \\
         --gtf ${gtf} \\
-        ${pairs_arg} \\
+        --read-pairs ${read_pairs} \\
         --outdir . \\
         ${args}
 

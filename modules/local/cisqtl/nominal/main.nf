@@ -1,0 +1,51 @@
+process CISQTL_NOMINAL {
+    tag "${meta.id} chunk ${chunk}/${n_chunks}"
+    label 'process_medium'
+
+    conda "${moduleDir}/environment.yml"
+    container "MAGE_PYTHON_CONTAINER"
+
+    input:
+    tuple val(meta), path(phenotypes), path(phenotypes_index), val(chunk), val(n_chunks)
+    path genotypes
+    path covariates
+
+    output:
+    tuple val(meta), val(chunk), path("${prefix}.cis_qtl_pairs.*.parquet"), emit: pairs, optional: true
+    path "versions.yml"                                                   , emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}.chunk" + String.format('%04d', chunk as int)
+    """
+    cis_qtl.py nominal \\
+        --genotypes ${genotypes} \\
+        --phenotypes ${phenotypes} \\
+        --covariates ${covariates} \\
+        --chunk ${chunk} ${n_chunks} \\
+        --threads ${task.cpus} \\
+        --out ${prefix} \\
+        ${args}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        python: \$(python3 --version | sed 's/Python //')
+        magelib: \$(cis_qtl.py --version | sed 's/.*magelib //; s/)//')
+    END_VERSIONS
+    """
+
+    stub:
+    prefix = task.ext.prefix ?: "${meta.id}.chunk" + String.format('%04d', chunk as int)
+    """
+    touch ${prefix}.cis_qtl_pairs.chr1.parquet
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        python: stub
+        magelib: stub
+    END_VERSIONS
+    """
+}

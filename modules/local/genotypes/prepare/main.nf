@@ -1,0 +1,50 @@
+process GENOTYPES_PREPARE {
+    tag "${meta.id}"
+    label 'process_medium'
+
+    conda "${moduleDir}/environment.yml"
+    container "MAGE_PYTHON_CONTAINER"
+
+    input:
+    tuple val(meta), path(vcfs), path(indices)
+    path samples
+
+    output:
+    tuple val(meta), path("${prefix}.genotypes"), emit: store
+    path "versions.yml"                          , emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    prepare_genotypes.py \\
+        --vcf ${vcfs} \\
+        --samples ${samples} \\
+        --out ${prefix}.genotypes \\
+        --threads ${task.cpus} \\
+        ${args}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        python: \$(python3 --version | sed 's/Python //')
+        magelib: \$(prepare_genotypes.py --version | sed 's/.*magelib //; s/)//')
+    END_VERSIONS
+    """
+
+    stub:
+    prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    mkdir ${prefix}.genotypes
+    printf '{"format": "mage-genotype-store", "version": 1, "samples": [], "chromosomes": {}}\\n' > ${prefix}.genotypes/manifest.json
+    touch ${prefix}.genotypes/samples.txt
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        python: stub
+        magelib: stub
+    END_VERSIONS
+    """
+}

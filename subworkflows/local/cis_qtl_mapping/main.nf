@@ -1,0 +1,100 @@
+//
+// cis-QTL mapping: genotype store, permutation and nominal passes per phenotype chunk, FDR over all phenotypes
+// at once, then conditionally independent signals. eQTL when ch_groups is [], sQTL (grouped permutations) when it
+// is a phenotype-groups file; the meta id ('eqtl' / 'sqtl') prefixes every output.
+//
+
+include { GENOTYPES_PREPARE   } from '../../../modules/local/genotypes/prepare/main'
+include { CISQTL_PERMUTATION  } from '../../../modules/local/cisqtl/permutation/main'
+include { CISQTL_NOMINAL      } from '../../../modules/local/cisqtl/nominal/main'
+include { CISQTL_FDR          } from '../../../modules/local/cisqtl/fdr/main'
+include { CISQTL_INDEPENDENT  } from '../../../modules/local/cisqtl/independent/main'
+
+workflow CIS_QTL_MAPPING {
+
+    take:
+    ch_vcf           // channel: [ path(vcf), path(tbi) ]  one or more (e.g. one per chromosome)
+    ch_phenotype_bed // channel: [ path(bed.gz), path(tbi) ]
+    ch_covariates    // channel: path(covariates.txt)  FastQTL format
+    ch_samples       // channel: path(samples.tsv)  sample table with 'individual' and 'sex' columns
+    ch_groups        // channel: path(phenotype_groups.txt), or [] for ungrouped phenotypes (eQTL)
+    n_chunks         // integer: phenotype chunks mapped as separate tasks
+    run_independent  // boolean: map conditionally independent signals of the significant phenotypes
+
+    main:
+    ch_versions          = channel.empty()
+    ch_multiqc_files     = channel.empty()
+    ch_permutation       = channel.empty()
+    ch_fdr               = channel.empty()
+    ch_egenes            = channel.empty()
+    ch_significant_pairs = channel.empty()
+    ch_nominal           = channel.empty()
+    ch_independent       = channel.empty()
+
+    //
+    // Genotype store: one task over every VCF, inputs sorted by name so that -resume hits the cache
+    //
+    ch_vcf_all = ch_vcf
+        .toSortedList { a, b -> a[0].name <=> b[0].name }
+        .map { pairs -> [ [ id: 'genotypes' ], pairs.collect { pair -> pair[0] }, pairs.collect { pair -> pair[1] } ] }
+    GENOTYPES_PREPARE ( ch_vcf_all, ch_samples.first() )
+    ch_store    = GENOTYPES_PREPARE.out.store.map { meta, store -> store }.first()
+    ch_versions = ch_versions.mix(GENOTYPES_PREPARE.out.versions)
+
+    //
+    // One task per chunk of phenotypes (or groups), in BED order
+    //
+    ch_groups_value = ch_groups.first()
+    ch_cov_value    = ch_covariates.first()
+    ch_chunks = ch_phenotype_bed
+        .combine(ch_groups_value.map { groups -> [ [ id: groups ? 'sqtl' : 'eqtl' ] ] })
+        .flatMap { bed, tbi, meta -> (1..(n_chunks as int)).collect { chunk -> [ meta, bed, tbi, chunk, n_chunks as int ] } }
+
+    CISQTL_PERMUTATION ( ch_chunks, ch_store, ch_cov_value, ch_groups_value )
+    ch_versions    = ch_versions.mix(CISQTL_PERMUTATION.out.versions.first())
+    ch_permutation = CISQTL_PERMUTATION.out.table
+        .toSortedList { a, b -> a[1] <=> b[1] }
+        .map { items -> [ items[0][0], items.collect { item -> item[2] } ] }
+
+    CISQTL_NOMINAL ( ch_chunks, ch_store, ch_cov_value )
+    ch_versions = ch_versions.mix(CISQTL_NOMINAL.out.versions.first())
+    ch_nominal  = CISQTL_NOMINAL.out.pairs
+    ch_nominal_files = ch_nominal
+        .flatMap { meta, chunk, files -> files instanceof List ? files : [ files ] }
+        .toSortedList { a, b -> a.name <=> b.name }
+
+    //
+    // q-values over all phenotypes at once (per chromosome with --fdr_scope chromosome), thresholds, pairs
+    //
+    CISQTL_FDR ( ch_permutation.combine(ch_nominal_files.map { files -> [ files ] }), ch_groups_value )
+    ch_fdr               = CISQTL_FDR.out.fdr
+    ch_egenes            = CISQTL_FDR.out.egenes
+    ch_significant_pairs = CISQTL_FDR.out.significant_pairs
+    ch_multiqc_files     = ch_multiqc_files.mix(CISQTL_FDR.out.multiqc.flatten())
+    ch_versions          = ch_versions.mix(CISQTL_FDR.out.versions)
+
+    if (run_independent) {
+        CISQTL_INDEPENDENT (
+            ch_chunks,
+            ch_store,
+            ch_cov_value,
+            ch_groups_value,
+            ch_fdr.map { meta, table -> table }.first()
+        )
+        ch_versions    = ch_versions.mix(CISQTL_INDEPENDENT.out.versions.first())
+        ch_independent = CISQTL_INDEPENDENT.out.table
+            .collectFile(keepHeader: true, skip: 1, sort: { table -> table.name }) { meta, chunk, table ->
+                [ "${meta.id}.cis_independent_qtl.txt", table ]
+            }
+    }
+
+    emit:
+    permutation       = ch_permutation       // channel: [ val(meta), [ path(chunk tables) ] ]  sorted by chunk
+    fdr               = ch_fdr               // channel: [ val(meta), path(cis_qtl.fdr.txt.gz) ]  with qval, pval_nominal_threshold
+    egenes            = ch_egenes            // channel: [ val(meta), path(egenes.txt.gz) ]
+    significant_pairs = ch_significant_pairs // channel: [ val(meta), path(significant_pairs.txt.gz) ]
+    nominal           = ch_nominal           // channel: [ val(meta), val(chunk), [ path(cis_qtl_pairs.<chr>.parquet) ] ]
+    independent       = ch_independent       // channel: path(cis_independent_qtl.txt)
+    multiqc_files     = ch_multiqc_files     // channel: path(*_mqc.json)
+    versions          = ch_versions          // channel: path(versions.yml)
+}

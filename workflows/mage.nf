@@ -1,0 +1,189 @@
+/*
+========================================================================================
+    MAGE: samplesheet -> reads -> gene matrices -> alignment -> sample identity ->
+          phenotypes and covariates -> cis-QTLs -> sample status -> MultiQC
+========================================================================================
+*/
+
+include { SAMPLESHEET_CHECK                } from '../modules/local/samplesheet/check/main'
+include { SAMPLE_STATUS                    } from '../modules/local/sample/status/main'
+include { MULTIQC_REPORT                   } from '../modules/local/multiqc/report/main'
+include { FASTQ_DOWNLOAD_SRATOOLS          } from '../subworkflows/local/fastq_download_sratools/main'
+include { FASTQ_QC_QUANT_SALMON            } from '../subworkflows/local/fastq_qc_quant_salmon/main'
+include { FASTQ_ALIGN_STAR                 } from '../subworkflows/local/fastq_align_star/main'
+include { SAMPLE_IDENTITY                  } from '../subworkflows/local/sample_identity/main'
+include { EXPRESSION_PHENOTYPES_COVARIATES } from '../subworkflows/local/expression_phenotypes_covariates/main'
+include { CIS_QTL_MAPPING                  } from '../subworkflows/local/cis_qtl_mapping/main'
+include { paramsSummaryMap                 } from 'plugin/nf-schema'
+include { softwareVersionsToYAML           } from '../subworkflows/local/utils_mage_pipeline'
+include { paramsSummaryMultiqc             } from '../subworkflows/local/utils_mage_pipeline'
+include { methodsDescriptionText           } from '../subworkflows/local/utils_mage_pipeline'
+include { vcfWithIndex                     } from '../subworkflows/local/utils_mage_pipeline'
+include { libraryMeta                      } from '../subworkflows/local/utils_mage_pipeline'
+
+workflow MAGE {
+
+    take:
+    ch_samplesheet // channel: [ val(meta), path(samplesheet) ]
+
+    main:
+    ch_versions      = channel.empty()
+    ch_multiqc_files = channel.empty()
+    ch_status        = channel.empty()
+
+    ch_vcf              = channel.value(vcfWithIndex(params.vcf))
+    ch_gtf              = channel.value(file(params.gtf, checkIfExists: true))
+    ch_transcript_fasta = params.transcript_fasta ? channel.value(file(params.transcript_fasta, checkIfExists: true)) : channel.empty()
+    ch_salmon_index     = params.salmon_index ? channel.value(file(params.salmon_index, checkIfExists: true)) : channel.empty()
+    ch_fasta            = params.fasta ? channel.value(file(params.fasta, checkIfExists: true)) : channel.empty()
+    ch_star_index       = params.star_index ? channel.value(file(params.star_index, checkIfExists: true)) : channel.empty()
+
+    //
+    // Samplesheet: checked in full (and against the VCF header) before any other task starts.
+    //
+    SAMPLESHEET_CHECK (
+        ch_samplesheet,
+        ch_vcf.map { vcf, index -> vcf },
+        ch_samplesheet.map { meta, sheet -> sheet.parent.toString() }
+    )
+    ch_sample_table = SAMPLESHEET_CHECK.out.samples.map { meta, table -> table }.first()
+    ch_status       = ch_status.mix(SAMPLESHEET_CHECK.out.status)
+    ch_versions     = ch_versions.mix(SAMPLESHEET_CHECK.out.versions)
+
+    ch_rows = ch_sample_table
+        .splitCsv(header: true, sep: '\t')
+        .branch { row ->
+            sra:   row.run_accession
+            fastq: true
+        }
+    ch_fastq = ch_rows.fastq.map { row ->
+        [ libraryMeta(row), row.single_end == 'true' ? [ file(row.fastq_1) ] : [ file(row.fastq_1), file(row.fastq_2) ] ]
+    }
+
+    //
+    // Reads: SRA download where asked, FASTQ integrity, FastQC, optional fastp, Salmon, gene matrices.
+    //
+    FASTQ_DOWNLOAD_SRATOOLS (
+        ch_rows.sra.map { row -> [ libraryMeta(row), row.run_accession ] }
+    )
+    ch_versions = ch_versions.mix(FASTQ_DOWNLOAD_SRATOOLS.out.versions)
+
+    FASTQ_QC_QUANT_SALMON (
+        ch_fastq.mix(FASTQ_DOWNLOAD_SRATOOLS.out.reads),
+        ch_transcript_fasta,
+        ch_gtf,
+        ch_salmon_index,
+        params.skip_fastqc,
+        params.skip_trimming
+    )
+    ch_status        = ch_status.mix(FASTQ_QC_QUANT_SALMON.out.status)
+    ch_multiqc_files = ch_multiqc_files.mix(FASTQ_QC_QUANT_SALMON.out.multiqc_files)
+    ch_versions      = ch_versions.mix(FASTQ_QC_QUANT_SALMON.out.versions)
+
+    //
+    // STAR two-pass alignment: junctions for splicing, BAMs for genotype concordance.
+    //
+    ch_bam = channel.empty()
+    if (!params.skip_alignment) {
+        FASTQ_ALIGN_STAR (
+            FASTQ_QC_QUANT_SALMON.out.reads,
+            ch_fasta,
+            ch_gtf,
+            ch_star_index
+        )
+        ch_bam           = FASTQ_ALIGN_STAR.out.bam
+        ch_multiqc_files = ch_multiqc_files.mix(FASTQ_ALIGN_STAR.out.multiqc_files)
+        ch_versions      = ch_versions.mix(FASTQ_ALIGN_STAR.out.versions)
+    }
+
+    //
+    // Sample identity (sex check, genotype concordance, gate) and replicate resolution:
+    // the gate runs before any QTL mapping, and every decision goes to the sample-status table.
+    //
+    SAMPLE_IDENTITY (
+        params.skip_identity ? channel.empty() : ch_bam,
+        FASTQ_QC_QUANT_SALMON.out.gene_tpm,
+        FASTQ_QC_QUANT_SALMON.out.gene_counts,
+        FASTQ_QC_QUANT_SALMON.out.gene_lengths,
+        FASTQ_QC_QUANT_SALMON.out.read_pairs,
+        ch_sample_table,
+        ch_vcf,
+        ch_gtf
+    )
+    ch_status        = ch_status.mix(SAMPLE_IDENTITY.out.status)
+    ch_multiqc_files = ch_multiqc_files.mix(SAMPLE_IDENTITY.out.multiqc_files)
+    ch_versions      = ch_versions.mix(SAMPLE_IDENTITY.out.versions)
+
+    //
+    // Expression phenotypes (filter, TMM, INT, DESeq2, TSS BEDs) and covariates (genotype PCs,
+    // expression PCs, known covariates), one column per individual.
+    //
+    EXPRESSION_PHENOTYPES_COVARIATES (
+        SAMPLE_IDENTITY.out.focal_counts,
+        SAMPLE_IDENTITY.out.focal_tpm,
+        SAMPLE_IDENTITY.out.focal_lengths,
+        ch_gtf,
+        ch_vcf,
+        ch_sample_table,
+        SAMPLE_IDENTITY.out.focal_libraries
+    )
+    ch_multiqc_files = ch_multiqc_files.mix(EXPRESSION_PHENOTYPES_COVARIATES.out.multiqc_files)
+    ch_versions      = ch_versions.mix(EXPRESSION_PHENOTYPES_COVARIATES.out.versions)
+
+    //
+    // cis-eQTLs: chunks in parallel, q-values over all genes at once, independent signals.
+    //
+    if (!params.skip_qtl) {
+        CIS_QTL_MAPPING (
+            ch_vcf,
+            EXPRESSION_PHENOTYPES_COVARIATES.out.phenotype_bed,
+            EXPRESSION_PHENOTYPES_COVARIATES.out.covariates,
+            ch_sample_table,
+            [],
+            params.qtl_chunks,
+            !params.skip_independent
+        )
+        ch_multiqc_files = ch_multiqc_files.mix(CIS_QTL_MAPPING.out.multiqc_files)
+        ch_versions      = ch_versions.mix(CIS_QTL_MAPPING.out.versions)
+    }
+
+    //
+    // Every library: kept, flagged, or dropped and why.
+    //
+    SAMPLE_STATUS (
+        SAMPLESHEET_CHECK.out.samples.map { meta, table -> [ [ id: 'sample_status' ], table ] },
+        ch_status.collect()
+    )
+    ch_multiqc_files = ch_multiqc_files.mix(SAMPLE_STATUS.out.multiqc)
+    ch_versions      = ch_versions.mix(SAMPLE_STATUS.out.versions)
+
+    //
+    // Software versions, workflow summary, methods description and the MultiQC report.
+    //
+    ch_collated_versions = softwareVersionsToYAML(ch_versions)
+        .collectFile(storeDir: "${params.outdir}/pipeline_info", name: 'mage_software_mqc_versions.yml', sort: true, newLine: true)
+
+    ch_multiqc_report = channel.empty()
+    if (!params.skip_multiqc) {
+        def summary_params   = paramsSummaryMap(workflow, parameters_schema: 'nextflow_schema.json')
+        def methods_template = params.multiqc_methods_description
+            ? file(params.multiqc_methods_description, checkIfExists: true)
+            : file("${projectDir}/assets/methods_description_template.yml", checkIfExists: true)
+        ch_multiqc_files = ch_multiqc_files
+            .mix(channel.value(paramsSummaryMultiqc(summary_params)).collectFile(name: 'workflow_summary_mqc.yaml'))
+            .mix(channel.value(methodsDescriptionText(methods_template)).collectFile(name: 'methods_description_mqc.yaml'))
+            .mix(ch_collated_versions)
+
+        MULTIQC_REPORT (
+            ch_multiqc_files.collect(),
+            channel.value(file("${projectDir}/assets/multiqc_config.yml", checkIfExists: true)),
+            params.multiqc_config ? channel.value(file(params.multiqc_config, checkIfExists: true)) : channel.value([]),
+            params.multiqc_logo ? channel.value(file(params.multiqc_logo, checkIfExists: true)) : channel.value([])
+        )
+        ch_multiqc_report = MULTIQC_REPORT.out.report
+    }
+
+    emit:
+    multiqc_report = ch_multiqc_report // channel: path(multiqc_report.html)
+    versions       = ch_versions       // channel: path(versions.yml)
+}
