@@ -13,7 +13,6 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import require_tool
 from magelib.cli import InputError
 from magelib.qvalue import bh, nominal_thresholds, qvalue, smooth_spline_df
@@ -33,7 +32,13 @@ def r_qvalue(p: np.ndarray, tmp_path, lam: float | None = None) -> tuple[np.ndar
     (tmp_path / "qv.R").write_text(R_QVALUE)
     np.savetxt(tmp_path / "p.txt", p, fmt="%.17g")
     subprocess.run(
-        ["Rscript", str(tmp_path / "qv.R"), str(tmp_path / "p.txt"), str(tmp_path / "q.txt"), "default" if lam is None else str(lam)],
+        [
+            "Rscript",
+            str(tmp_path / "qv.R"),
+            str(tmp_path / "p.txt"),
+            str(tmp_path / "q.txt"),
+            "default" if lam is None else str(lam),
+        ],
         check=True,
         capture_output=True,
     )

@@ -146,8 +146,13 @@ def drop_constant(covariates: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 
 def check_collinearity(covariates: pd.DataFrame) -> None:
-    """Fail naming the first covariate that is a linear combination of the intercept and the covariates before it."""
+    """Fail if the QTL model would have no residual degrees of freedom (N - 2 - covariates < 1), or naming the first
+    covariate that is a linear combination of the intercept and the covariates before it."""
     n = covariates.shape[1]
+    residual_df = n - 2 - len(covariates)
+    if residual_df < 1:
+        raise InputError(f"{len(covariates)} covariates for {n} samples leave {residual_df} residual degrees of freedom; "
+                         f"use fewer PCs or known covariates")
     basis = np.ones((n, 1))
     names: list[str] = []
     for name, row in covariates.iterrows():
@@ -162,10 +167,6 @@ def check_collinearity(covariates: pd.DataFrame) -> None:
                              f"{''.join(', ' + repr(i) for i in involved)}; remove one of them")
         basis = np.column_stack([basis, column])
         names.append(str(name))
-    residual_df = n - 2 - len(covariates)
-    if residual_df < 1:
-        raise InputError(f"{len(covariates)} covariates for {n} samples leave {residual_df} residual degrees of freedom; "
-                         f"use fewer PCs or known covariates")
 
 
 def align(frame: pd.DataFrame, order: list[str], source: str) -> pd.DataFrame:

@@ -129,7 +129,7 @@ def write_phenotype_bed(positions: pd.DataFrame, values: pd.DataFrame, path: str
     table.columns = BED_COLUMNS + list(values.columns)
     with atomic_path(path) as tmp:
         plain = tmp.with_suffix("")
-        table.to_csv(plain, sep="\t", index=False, float_format="%.10g")
+        table.to_csv(plain, sep="\t", index=False, float_format="%.10g", compression=None)
         bgzip(plain, tmp)
         plain.unlink()
     tabix(path, preset="bed")

@@ -1,0 +1,531 @@
+"""cis_qtl.py against FastQTL (Debian fastqtl, GTEx fork) on real GEUVADIS chr22 data, planted eQTLs, and the
+engine's own guarantees (reproducibility, chunking, float32, bad input).
+
+GEUVADIS (shared data): 358 samples, 85,485 variants, 608 genes; the un-normalised BED is inverse-normal transformed
+per gene here, written as a 4-column BED for both tools; 53 covariates.
+"""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats as ss
+from conftest import require_tool
+from magelib import beta, cis
+
+GEUVADIS = "qtltools-example_geuvadis-chr22"
+FASTQTL_COLUMNS = [
+    "phenotype_id", "num_var", "beta_shape1", "beta_shape2", "true_df", "pval_true_df", "variant_id", "tss_distance",
+    "ma_samples", "ma_count", "maf", "ref_factor", "pval_nominal", "slope", "slope_se", "pval_perm", "pval_beta",
+]  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def index_bed(path: Path) -> Path:
+    subprocess.run(["bgzip", "-f", str(path)], check=True)
+    subprocess.run(["tabix", "-f", "-p", "bed", f"{path}.gz"], check=True)
+    return Path(f"{path}.gz")
+
+
+def geuvadis_inputs(shared_data: Path, out: Path, genes: slice | None = None) -> list[str]:
+    """CLI arguments for GEUVADIS chr22: INT-normalised 4-column BED (optionally a slice of genes), tab covariates."""
+    data = shared_data / GEUVADIS
+    raw = pd.read_csv(data / "genes.50percent.chr22.bed.gz", sep="\t")
+    if genes is not None:
+        raw = raw.iloc[genes]
+    values = raw.iloc[:, 6:]
+    ranks = values.rank(axis=1, method="average").to_numpy()
+    normal = pd.DataFrame(ss.norm.ppf(ranks / (values.shape[1] + 1)), columns=values.columns, index=raw.index)
+    bed = pd.concat([raw.iloc[:, :4], normal], axis=1)
+    bed.to_csv(out / "phenotypes.bed", sep="\t", index=False, float_format="%.10g")
+    covariates = pd.read_csv(data / "genes.covariates.pc50.txt.gz", sep=r"\s+")
+    covariates.to_csv(out / "covariates.txt", sep="\t", index=False)
+    return ["--genotypes", str(data / "genotypes.chr22.vcf.gz"), "--phenotypes", str(index_bed(out / "phenotypes.bed")),
+            "--covariates", str(out / "covariates.txt")]  # fmt: skip
+
+
+def simulate_cohort(out: Path, seed: int = 1, n_samples: int = 300, n_causal: int = 40, n_null: int = 120, two_signal: int = 0,
+                    effect: float = 0.5, weak_effect: float = 0.2, spacing: int = 100_000) -> pd.DataFrame:  # fmt: skip
+    """Planted cis-eQTLs on chr1: genotypes with LD (haplotypes copying 8 founders), phenotypes with known effects.
+
+    Genes 0..n_causal-1 have one causal variant within 20 kb of the TSS (half with ``effect``, half with
+    ``weak_effect`` standard deviations per standardised genotype); the next ``two_signal`` genes have two causal
+    variants 30 kb apart (both ``effect``); the rest are null. Three covariates act on every phenotype.
+    Writes genotypes.vcf.gz, phenotypes.bed.gz, covariates.txt (+ indexes); returns the truth table.
+    """
+    rng = np.random.default_rng(seed)
+    n_genes = n_causal + two_signal + n_null
+    tss = 200_000 + np.arange(n_genes) * spacing
+    positions = np.arange(100_000, tss[-1] + 100_000, 1000) + rng.integers(0, 500, 1)  # one variant per kb
+    n_var, n_hap = len(positions), 2 * n_samples
+    freq = rng.uniform(0.1, 0.6, n_var)
+    founders = (rng.random((8, n_var)) < freq).astype(np.int8)
+    switch = rng.random((n_hap, n_var)) < 0.08
+    switch[:, 0] = True
+    last = np.maximum.accumulate(np.where(switch, np.arange(n_var), 0), axis=1)
+    chosen = rng.integers(0, 8, (n_hap, n_var))[np.arange(n_hap)[:, None], last]
+    haplotypes = founders[chosen, np.arange(n_var)] ^ (rng.random((n_hap, n_var)) < 0.01)
+    genotypes = (haplotypes[0::2] + haplotypes[1::2]).astype(float)  # samples x variants
+    samples = [f"S{i:04d}" for i in range(n_samples)]
+
+    covariates = rng.standard_normal((3, n_samples))
+    phenotypes = rng.standard_normal((n_genes, n_samples)) + rng.normal(0, 0.5, (n_genes, 3)) @ covariates
+    truth = []
+    for g in range(n_causal + two_signal):
+        near = np.nonzero((np.abs(positions - tss[g]) <= 20_000) & (genotypes.mean(0) / 2 > 0.1) & (genotypes.mean(0) / 2 < 0.9))[
+            0
+        ]
+        picks = [rng.choice(near)] if g < n_causal else [near[0], near[-1]]
+        size = effect if (g < n_causal // 2 or g >= n_causal) else weak_effect
+        for v in picks:
+            standard = (genotypes[:, v] - genotypes[:, v].mean()) / genotypes[:, v].std()
+            phenotypes[g] += size * standard
+            truth.append({"phenotype_id": f"G{g:04d}", "variant": v, "pos": positions[v], "effect": size, "signals": len(picks)})
+
+    with gzip.open(out / "genotypes.vcf.gz", "wt") as handle:
+        handle.write("##fileformat=VCFv4.2\n##contig=<ID=chr1,length=100000000>\n")
+        handle.write('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n')
+        handle.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(samples) + "\n")
+        calls = np.where(haplotypes[0::2] == 1, "1", "0").astype(object) + "|" + np.where(haplotypes[1::2] == 1, "1", "0")
+        for v, pos in enumerate(positions):
+            handle.write(f"chr1\t{pos}\tchr1_{pos}_A_G\tA\tG\t.\tPASS\t.\tGT\t" + "\t".join(calls[:, v]) + "\n")
+    plain = out / "genotypes.vcf"
+    subprocess.run(
+        f"zcat {out}/genotypes.vcf.gz > {plain} && bgzip -f {plain} && tabix -f -p vcf {plain}.gz", shell=True, check=True
+    )
+
+    bed = pd.DataFrame({"#chr": "chr1", "start": tss - 1, "end": tss, "phenotype_id": [f"G{g:04d}" for g in range(n_genes)]})
+    bed = pd.concat([bed, pd.DataFrame(phenotypes, columns=samples)], axis=1)
+    bed.to_csv(out / "phenotypes.bed", sep="\t", index=False, float_format="%.8g")
+    index_bed(out / "phenotypes.bed")
+    pd.DataFrame(covariates, index=["c1", "c2", "c3"], columns=samples).to_csv(out / "covariates.txt", sep="\t", index_label="id")
+    return pd.DataFrame(truth)
+
+
+def cohort_args(directory: Path) -> list[str]:
+    return ["--genotypes", str(directory / "genotypes.vcf.gz"), "--phenotypes", str(directory / "phenotypes.bed.gz"),
+            "--covariates", str(directory / "covariates.txt")]  # fmt: skip
+
+
+def run_cli(*args, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(a) for a in args], capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(proc.stderr)
+    return proc
+
+
+def read_fastqtl(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", header=None, names=FASTQTL_COLUMNS).set_index("phenotype_id")
+
+
+def run_fastqtl(inputs: list[str], out: Path, *extra: str) -> Path:
+    require_tool("fastQTL")
+    args = dict(zip(inputs[::2], inputs[1::2], strict=True))
+    covariates = out / "covariates.fastqtl.txt.gz"
+    if not covariates.exists():
+        with open(args["--covariates"]) as src, gzip.open(covariates, "wt") as dst:
+            dst.write(src.read())
+    target = out / f"fastqtl{'_'.join(extra).replace('-', '')}.txt.gz"
+    run_cli("fastQTL", "--vcf", args["--genotypes"], "--bed", args["--phenotypes"], "--cov", covariates,
+            "--out", target, "--maf-threshold", "0.01", "--chunk", "1", "1", *extra)  # fmt: skip
+    return target
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Against FastQTL
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def geuvadis_region(shared_data, tmp_path_factory):
+    """GEUVADIS genes 20-44 (chr22:17.5-18.9 Mb)."""
+    out = tmp_path_factory.mktemp("geuvadis_region")
+    return out, geuvadis_inputs(shared_data, out, slice(20, 44))
+
+
+def test_nominal_equals_fastqtl(geuvadis_region):
+    out, inputs = geuvadis_region
+    reference = pd.read_csv(run_fastqtl(inputs, out), sep="\t", header=None, names=FASTQTL_COLUMNS[:1] + [
+        "variant_id", "tss_distance", "ma_samples", "ma_count", "maf", "pval_nominal", "slope", "slope_se"])  # fmt: skip
+    run_cli("cis_qtl.py", "nominal", *inputs, "--out", out / "ours")
+    ours = pd.read_parquet(out / "ours.cis_qtl_pairs.chr22.parquet")
+    assert len(ours) == len(reference) > 50_000
+    both = ours.merge(reference, on=["phenotype_id", "variant_id"], suffixes=("", "_fq"), validate="1:1")
+    assert len(both) == len(reference)
+    for column in ("tss_distance", "ma_samples", "ma_count"):
+        assert (both[column] == both[f"{column}_fq"]).all(), column
+    np.testing.assert_allclose(both["af"].where(both["af"] <= 0.5, 1 - both["af"]), both["maf"], atol=1e-6)
+    # FastQTL prints 6 significant digits, so relative 1e-5 is the resolution of the comparison
+    np.testing.assert_allclose(both["pval_nominal"], both["pval_nominal_fq"], rtol=1e-5)
+    np.testing.assert_allclose(both["slope_se"], both["slope_se_fq"], rtol=1e-5)
+    # slopes: relative 1e-5 where |t| >= 0.1; near zero FastQTL's single-precision r limits it to 1e-4 of the SE
+    t = np.abs(both["slope_fq"] / both["slope_se_fq"])
+    clear = t >= 0.1
+    np.testing.assert_allclose(both.loc[clear, "slope"], both.loc[clear, "slope_fq"], rtol=1e-5)
+    assert (np.abs(both["slope"] - both["slope_fq"]) <= 1e-4 * both["slope_se_fq"]).all()
+
+
+def agreement(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
+    common = a.index.intersection(b.index)
+    la, lb = -np.log10(a.loc[common, "pval_beta"]), -np.log10(b.loc[common, "pval_beta"])
+    return {
+        "spearman": ss.spearmanr(la, lb)[0],
+        "max_dlog10": float(np.max(np.abs(la - lb))),
+        "true_df": float(np.corrcoef(a.loc[common, "true_df"], b.loc[common, "true_df"])[0, 1]),
+        "shape2": float(np.corrcoef(a.loc[common, "beta_shape2"], b.loc[common, "beta_shape2"])[0, 1]),
+    }
+
+
+@pytest.fixture(scope="module")
+def permutation_runs(shared_data, tmp_path_factory):
+    """FastQTL with seeds 1 and 2 and ours, 1000 permutations, genes 0-59, window 200 kb (CI-sized)."""
+    out = tmp_path_factory.mktemp("geuvadis_perm")
+    inputs = geuvadis_inputs(shared_data, out, slice(0, 60))
+    fq = [read_fastqtl(run_fastqtl(inputs, out, "--permute", "1000", "--window", "200000", "--seed", str(s))) for s in (1, 2)]
+    run_cli("cis_qtl.py", "permutation", *inputs, "--out", out / "ours", "--permutations", "1000", "--window", "200000")
+    ours = cis.read_table(out / "ours.cis_qtl.txt.gz").set_index("phenotype_id")
+    return out, inputs, fq, ours
+
+
+def test_permutation_agrees_with_fastqtl_as_fastqtl_with_itself(permutation_runs):
+    _, _, (fq1, fq2), ours = permutation_runs
+    tested = fq1.index[fq1["pval_beta"].notna()]
+    assert ours.loc[tested, "num_var"].tolist() == fq1.loc[tested, "num_var"].tolist()
+    # the observed statistic is FastQTL's (ties between identical genotypes aside, the same p-value)
+    np.testing.assert_allclose(ours.loc[tested, "pval_nominal"], fq1.loc[tested, "pval_nominal"], rtol=1e-4)
+    np.testing.assert_allclose(ours.loc[tested, "slope"].abs(), fq1.loc[tested, "slope"].abs(), rtol=1e-4)
+    seeds = agreement(fq1.loc[tested], fq2.loc[tested])
+    mage = [agreement(ours.loc[tested], f.loc[tested]) for f in (fq1, fq2)]
+    print(f"\nFastQTL seed 1 vs 2: {seeds}\nmage vs FastQTL seeds 1, 2: {mage}")
+    assert min(m["spearman"] for m in mage) >= min(seeds["spearman"], 0.999) - 0.002
+    assert max(m["max_dlog10"] for m in mage) <= 1.5 * seeds["max_dlog10"] + 0.05
+    # learned df and beta shapes track FastQTL's as closely as FastQTL's own two seeds track each other
+    for key in ("true_df", "shape2"):
+        assert np.mean([m[key] for m in mage]) >= seeds[key] - 0.15, key
+    # pval_perm: the same empirical quantity, so differences are binomial noise of 1000 permutations
+    p_ours, p_fq = ours.loc[tested, "pval_perm"], fq1.loc[tested, "pval_perm"]
+    noise = np.sqrt(p_fq * (1 - p_fq) / 1000) * 2 + np.sqrt(p_ours * (1 - p_ours) / 1000) * 2 + 0.002
+    assert (np.abs(p_ours - p_fq) <= 2 * noise).mean() >= 0.95
+
+
+def test_permutation_significant_genes_agree(permutation_runs):
+    """eGenes (BH 5 % on pval_beta over these 60 genes): the same calls, within one borderline gene."""
+    from magelib.qvalue import bh
+
+    _, _, (fq1, fq2), ours = permutation_runs
+    tested = fq1.index[fq1["pval_beta"].notna()]
+    calls = [set(tested[bh(t.loc[tested, "pval_beta"].to_numpy()) <= 0.05]) for t in (fq1, fq2, ours)]
+    assert len(calls[0]) >= 20
+    assert len(calls[2] ^ calls[0]) <= max(1, len(calls[1] ^ calls[0]))
+
+
+def test_float32_kernel_matches_float64(permutation_runs):
+    out, inputs, _, ours = permutation_runs
+    run_cli("cis_qtl.py", "permutation", *inputs, "--out", out / "f64", "--permutations", "1000", "--window", "200000",
+            "--float64", "--chunk", "1", "6")  # fmt: skip
+    f64 = cis.read_table(out / "f64.cis_qtl.txt.gz").set_index("phenotype_id")
+    f32 = ours.loc[f64.index]
+    assert (f32["num_perm"] == f64["num_perm"]).all()
+    assert (np.abs(f32["pval_perm"] - f64["pval_perm"]) <= 1 / 1001 + 1e-12).all()  # at most one borderline shuffle
+    np.testing.assert_allclose(np.log10(f32["pval_beta"]), np.log10(f64["pval_beta"]), atol=1e-3)
+    np.testing.assert_allclose(f32["true_df"], f64["true_df"], rtol=1e-3)
+
+
+def test_qtltools_six_column_bed_is_read(permutation_runs, tmp_path):
+    """A QTLtools BED (#chr start end gene length strand samples...) gives the same results as its 4-column form."""
+    out, inputs, _, _ = permutation_runs
+    args = dict(zip(inputs[::2], inputs[1::2], strict=True))
+    four = pd.read_csv(args["--phenotypes"], sep="\t").iloc[:8]
+    six = pd.concat([four.iloc[:, :4], pd.DataFrame({"length": 1000, "strand": "+"}, index=four.index), four.iloc[:, 4:]], axis=1)
+    four.to_csv(tmp_path / "four.bed", sep="\t", index=False)
+    six.to_csv(tmp_path / "six.bed", sep="\t", index=False)
+    for name in ("four", "six"):
+        bed = index_bed(tmp_path / f"{name}.bed")
+        run_cli("cis_qtl.py", "nominal", "--genotypes", args["--genotypes"], "--phenotypes", bed, "--covariates",
+                args["--covariates"], "--out", tmp_path / name, "--window", "100000")  # fmt: skip
+    a, b = (pd.read_parquet(tmp_path / f"{n}.cis_qtl_pairs.chr22.parquet") for n in ("four", "six"))
+    assert len(a) > 1000
+    pd.testing.assert_frame_equal(a, b)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The permutation statistic, closed forms
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_permutation_kernel_equals_fastqtl_procedure():
+    """max |r| per shuffle equals FastQTL's loop: shuffle the raw phenotype, regress on covariates, correlate."""
+    rng = np.random.default_rng(3)
+    n, v = 120, 40
+    covariates = rng.standard_normal((n, 4))
+    residualiser = cis.Residualiser(covariates)
+    genotypes = rng.integers(0, 3, (v, n)).astype(float)
+    g, _ = cis.unit_rows(residualiser.residualise(genotypes))
+    y = rng.standard_normal((1, n)) + covariates @ rng.standard_normal(4)
+    shuffles = cis.permutation_matrix(n, 50, seed=9)
+    kernel = cis.permuted_max_r(g, cis.centred_unit(y), residualiser.Q, shuffles)
+    design = np.column_stack([np.ones(n), covariates])
+    for k, order in enumerate(shuffles):
+        shuffled = y[0, order]
+        resid = shuffled - design @ np.linalg.lstsq(design, shuffled, rcond=None)[0]
+        r = [
+            abs(np.corrcoef(row, resid)[0, 1]) for row in genotypes - design @ np.linalg.lstsq(design, genotypes.T, rcond=None)[0]
+        ]
+        assert kernel[k] == pytest.approx(max(r), rel=1e-10)
+
+
+def test_adaptive_stopping_is_fastqtls_rule():
+    """(hits, max): stop at the permutation where the hits-th better shuffle occurs; the block size does not matter."""
+    rng = np.random.default_rng(4)
+    n = 80
+    g, _ = cis.unit_rows(cis.Residualiser(np.empty((n, 0))).residualise(rng.standard_normal((30, n))))
+    y = cis.centred_unit(rng.standard_normal((1, n)))
+    shuffles = cis.permutation_matrix(n, 3000, seed=1)
+    basis = np.ones((n, 1)) / np.sqrt(n)
+    r_obs = 0.25
+    every = cis.permuted_max_r(g, y, basis, shuffles)
+    stop = int(np.nonzero(np.cumsum(every >= r_obs) == 25)[0][0])
+    adaptive = cis.run_permutations(g, y, basis, r_obs, shuffles, (25, 3000), float32=False)
+    assert len(adaptive) == stop + 1
+    np.testing.assert_array_equal(adaptive, every[: stop + 1])
+    capped = cis.run_permutations(g, y, basis, 0.99, shuffles, (25, 1500), float32=False)
+    assert len(capped) == 1500
+
+
+def test_pvalue_from_r_is_the_f_test():
+    r = np.array([0.0, 0.01, 0.2, 0.5, 0.9, -0.3])
+    df = 250.0
+    t2 = df * r**2 / (1 - r**2)
+    np.testing.assert_allclose(beta.pvalue_from_r(r, df), ss.f.sf(t2, 1, df), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Planted effects, reproducibility, chunking
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cohort")
+    truth = simulate_cohort(out, two_signal=6)
+    return out, truth
+
+
+@pytest.fixture(scope="module")
+def cohort_mapped(cohort):
+    out, truth = cohort
+    run_cli("cis_qtl.py", "permutation", *cohort_args(out), "--out", out / "run1", "--window", "50000", "--permutations", "1000")
+    run_cli("qtl_fdr.py", "--permutation", out / "run1.cis_qtl.txt.gz", "--out", out / "run1")
+    return out, truth, cis.read_table(out / "run1.cis_qtl.fdr.txt.gz").set_index("phenotype_id")
+
+
+def test_planted_eqtls_are_found(cohort_mapped):
+    out, truth, table = cohort_mapped
+    single = truth[truth["signals"] == 1]
+    strong = single[single["effect"] == 0.5]["phenotype_id"]
+    weak = single[single["effect"] < 0.5]["phenotype_id"]
+    null = table.index.difference(truth["phenotype_id"])
+    found = table["qval"] <= 0.05
+    power_strong, power_weak = found[strong].mean(), found[weak].mean()
+    false_rate = found[null].mean()
+    lead_near = (np.abs(table.loc[strong, "tss_distance"].to_numpy() + table.loc[strong, "phenotype_tss"].to_numpy()
+                        - single.set_index("phenotype_id").loc[strong, "pos"].to_numpy()) <= 20_000).mean()  # fmt: skip
+    print(
+        f"\npower strong {power_strong:.2f} weak {power_weak:.2f}; false eGene rate {false_rate:.3f}; lead near {lead_near:.2f}"
+    )
+    assert power_strong > 0.9
+    assert false_rate <= 0.05
+    assert lead_near > 0.9
+
+
+def test_null_pval_beta_is_uniform(cohort_mapped):
+    _, truth, table = cohort_mapped
+    null = table.loc[table.index.difference(truth["phenotype_id"]), "pval_beta"]
+    assert ss.kstest(null, "uniform").pvalue > 0.01
+
+
+def test_same_seed_is_byte_identical_and_chunking_does_not_matter(cohort_mapped, tmp_path):
+    out, _, _ = cohort_mapped
+    args = [*cohort_args(out), "--window", "50000", "--permutations", "1000"]
+    run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / "again")
+    assert (tmp_path / "again.cis_qtl.txt.gz").read_bytes() == (out / "run1.cis_qtl.txt.gz").read_bytes()
+    parts = []
+    for k in (1, 2, 3):
+        run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / f"part{k}", "--chunk", k, 3)
+        parts.append(gzip.open(tmp_path / f"part{k}.cis_qtl.txt.gz", "rt").read().splitlines())
+    whole = gzip.open(out / "run1.cis_qtl.txt.gz", "rt").read().splitlines()
+    assert [parts[0][0]] + [line for part in parts for line in part[1:]] == whole
+    run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / "seed2", "--seed", 2, "--chunk", 1, 3)
+    other = cis.read_table(tmp_path / "seed2.cis_qtl.txt.gz")
+    first = cis.read_table(tmp_path / "part1.cis_qtl.txt.gz")
+    assert (other["pval_nominal"] == first["pval_nominal"]).all() and (other["pval_perm"] != first["pval_perm"]).any()
+
+
+def test_nominal_chunks_equal_the_whole(cohort, tmp_path):
+    out, _ = cohort
+    args = [*cohort_args(out), "--window", "50000"]
+    run_cli("cis_qtl.py", "nominal", *args, "--out", tmp_path / "whole")
+    whole = pd.read_parquet(tmp_path / "whole.cis_qtl_pairs.chr1.parquet")
+    parts = []
+    for k in (1, 2):
+        run_cli("cis_qtl.py", "nominal", *args, "--out", tmp_path / f"part{k}", "--chunk", k, 2)
+        parts.append(pd.read_parquet(tmp_path / f"part{k}.cis_qtl_pairs.chr1.parquet"))
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
+    assert whole.groupby("phenotype_id").size().between(99, 101).all()  # one variant per kb within 50 kb
+
+
+def test_store_and_vcf_give_the_same_statistics(cohort, tmp_path):
+    out, _ = cohort
+    samples = tmp_path / "samples.txt"
+    samples.write_text("individual\n" + "\n".join(f"S{i:04d}" for i in range(300)) + "\n")
+    run_cli("prepare_genotypes.py", "--vcf", out / "genotypes.vcf.gz", "--samples", samples, "--out", tmp_path / "store")
+    args = cohort_args(out)[2:] + ["--window", "50000", "--chunk", "1", "8"]
+    run_cli("cis_qtl.py", "nominal", "--genotypes", out / "genotypes.vcf.gz", *args, "--out", tmp_path / "vcf")
+    run_cli("cis_qtl.py", "nominal", "--genotypes", tmp_path / "store", *args, "--out", tmp_path / "store")
+    a, b = (pd.read_parquet(tmp_path / f"{n}.cis_qtl_pairs.chr1.parquet") for n in ("vcf", "store"))
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_grouped_permutations_take_the_group_max(cohort, tmp_path):
+    """Groups of 2 phenotypes sharing a TSS: the row is the best phenotype of the group, one shuffle for both."""
+    out, _ = cohort
+    bed = pd.read_csv(out / "phenotypes.bed.gz", sep="\t").iloc[:20]
+    twin = bed.copy()
+    twin["phenotype_id"] = twin["phenotype_id"] + "_b"
+    values = twin.columns[4:]
+    twin[values] = twin[values].to_numpy()[:, ::-1] * 0.5 + twin[values].to_numpy()  # correlated second phenotype
+    paired = pd.concat([bed, twin]).sort_values(["start", "phenotype_id"], kind="stable")
+    paired.to_csv(tmp_path / "paired.bed", sep="\t", index=False, float_format="%.8g")
+    groups = tmp_path / "groups.txt"
+    groups.write_text("".join(f"{p}\tgrp_{p.split('_')[0]}\n" for p in paired["phenotype_id"]))
+    args = ["--genotypes", out / "genotypes.vcf.gz", "--phenotypes", index_bed(tmp_path / "paired.bed"), "--covariates",
+            out / "covariates.txt", "--window", "50000", "--permutations", "200"]  # fmt: skip
+    run_cli("cis_qtl.py", "permutation", *args, "--groups", groups, "--out", tmp_path / "grouped")
+    run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / "single")
+    grouped = cis.read_table(tmp_path / "grouped.cis_qtl.txt.gz")
+    single = cis.read_table(tmp_path / "single.cis_qtl.txt.gz").set_index("phenotype_id")
+    assert len(grouped) == 20 and (grouped["group_size"] == 2).all()
+    for row in grouped.itertuples():
+        members = single.loc[[row.group_id[4:], row.group_id[4:] + "_b"]]
+        assert row.pval_nominal == pytest.approx(members["pval_nominal"].min(), rel=1e-9)
+        assert row.phenotype_id == members["pval_nominal"].idxmin()
+        # one shuffle for the whole group: its max beats each member's, so fewer shuffles exceed the best
+        assert row.pval_perm >= members["pval_perm"].min() - 1e-12
+
+
+def test_independent_signals(cohort_mapped, tmp_path):
+    out, truth, _ = cohort_mapped
+    run_cli("cis_qtl.py", "independent", *cohort_args(out), "--window", "50000", "--permutations", "1000",
+            "--permutation-table", out / "run1.cis_qtl.fdr.txt.gz", "--out", tmp_path / "ind")  # fmt: skip
+    independent = pd.read_csv(tmp_path / "ind.cis_independent_qtl.txt", sep="\t")
+    counts = independent.groupby("phenotype_id").size()
+    two = truth.loc[truth["signals"] == 2, "phenotype_id"].unique()
+    one = truth.loc[(truth["signals"] == 1) & (truth["effect"] == 0.5), "phenotype_id"]
+    print(f"\nsignals found for two-signal genes: {counts.reindex(two).tolist()}")
+    assert (counts.reindex(two) == 2).mean() >= 0.8
+    assert (counts.reindex(one).dropna() == 1).mean() >= 0.85
+    for gene in two:
+        if counts.get(gene, 0) == 2:
+            positions = (independent.loc[independent["phenotype_id"] == gene, "tss_distance"] + independent.loc[
+                independent["phenotype_id"] == gene, "phenotype_tss"]).sort_values().to_numpy()  # fmt: skip
+            planted = np.sort(truth.loc[truth["phenotype_id"] == gene, "pos"].to_numpy())
+            assert (np.abs(positions - planted) <= 10_000).all()
+
+
+def test_kernel_benchmark_runs():
+    result = cis.kernel_benchmark(n_variants=500, n_samples=100, n_perm=200, repeats=1)
+    assert result["kernel_gflops"] > 0 and result["matmul_gflops"] > 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CLI: help and bad input
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_help():
+    proc = run_cli("cis_qtl.py", "--help")
+    assert "--permutations" in proc.stdout and "--chunk" in proc.stdout
+
+
+def bad_run(cohort_dir: Path, tmp_path: Path, replace: dict | None = None, extra: tuple = ()) -> subprocess.CompletedProcess:
+    """Run a permutation pass with one input replaced; it must fail with exit 1, no traceback and no output."""
+    args = dict(zip(cohort_args(cohort_dir)[::2], cohort_args(cohort_dir)[1::2], strict=True))
+    args.update(replace or {})
+    proc = run_cli("cis_qtl.py", "permutation", *[x for kv in args.items() for x in kv], "--out", tmp_path / "bad",
+                   "--permutations", "10", "--window", "20000", *extra, check=False)  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert not list(tmp_path.glob("bad.*"))
+    return proc
+
+
+def write_bed(frame: pd.DataFrame, path: Path) -> Path:
+    frame.to_csv(path, sep="\t", index=False, float_format="%.8g")
+    return index_bed(path)
+
+
+@pytest.fixture(scope="module")
+def small_bed(cohort):
+    out, _ = cohort
+    return pd.read_csv(out / "phenotypes.bed.gz", sep="\t").iloc[:5]
+
+
+def test_bad_sample_missing_from_vcf(cohort, small_bed, tmp_path):
+    bed = small_bed.rename(columns={"S0007": "NOT_IN_VCF"})
+    proc = bad_run(cohort[0], tmp_path, {"--phenotypes": write_bed(bed, tmp_path / "b.bed")})
+    assert "NOT_IN_VCF" in proc.stderr and "genotypes" in proc.stderr
+
+
+def test_bad_duplicate_phenotype(cohort, small_bed, tmp_path):
+    bed = small_bed.copy()
+    bed.loc[1, "phenotype_id"] = bed.loc[0, "phenotype_id"]
+    proc = bad_run(cohort[0], tmp_path, {"--phenotypes": write_bed(bed, tmp_path / "b.bed")})
+    assert "duplicate phenotype ID 'G0000'" in proc.stderr
+
+
+def test_bad_non_finite_value(cohort, small_bed, tmp_path):
+    bed = small_bed.copy()
+    bed.loc[2, "S0011"] = np.inf
+    proc = bad_run(cohort[0], tmp_path, {"--phenotypes": write_bed(bed, tmp_path / "b.bed")})
+    assert "line 4" in proc.stderr and "G0002" in proc.stderr and "S0011" in proc.stderr
+
+
+def test_bad_contig_naming(cohort, small_bed, tmp_path):
+    bed = small_bed.assign(**{"#chr": "1"})
+    proc = bad_run(cohort[0], tmp_path, {"--phenotypes": write_bed(bed, tmp_path / "b.bed")})
+    assert "'1'" in proc.stderr and "'chr1'" in proc.stderr and "naming" in proc.stderr
+
+
+def test_bad_unsorted_bed(cohort, small_bed, tmp_path):
+    bed = small_bed.iloc[[0, 2, 1, 3, 4]]
+    path = tmp_path / "b.bed.gz"
+    bed.to_csv(path, sep="\t", index=False, compression="gzip")
+    proc = bad_run(cohort[0], tmp_path, {"--phenotypes": path})
+    assert "G0001" in proc.stderr and "not sorted" in proc.stderr
+
+
+def test_bad_covariates_missing_sample(cohort, tmp_path):
+    cov = pd.read_csv(cohort[0] / "covariates.txt", sep="\t", index_col=0).drop(columns=["S0100"])
+    cov.to_csv(tmp_path / "cov.txt", sep="\t", index_label="id")
+    proc = bad_run(cohort[0], tmp_path, {"--covariates": tmp_path / "cov.txt"})
+    assert "S0100" in proc.stderr and "covariates" in proc.stderr
+
+
+def test_bad_groups_not_contiguous(cohort, small_bed, tmp_path):
+    groups = tmp_path / "groups.txt"
+    groups.write_text("G0000\ta\nG0001\tb\nG0002\ta\nG0003\tc\nG0004\tc\n")
+    proc = bad_run(cohort[0], tmp_path, {"--phenotypes": write_bed(small_bed, tmp_path / "b.bed")}, extra=("--groups", groups))
+    assert "group 'a'" in proc.stderr and "contiguous" in proc.stderr
+
+
+def test_bad_chunk(cohort, tmp_path):
+    proc = bad_run(cohort[0], tmp_path, extra=("--chunk", 3, 2))
+    assert "--chunk 3 2" in proc.stderr
