@@ -251,11 +251,11 @@ def select_sites(
     )
 
 
-def _query(vcf, region: str):
+def _query(vcf, region: str) -> list:
     """Records of one region; a contig declared in the header but without records is not an error."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # cyvcf2: "no intervals found for ... at <region>"
-        yield from vcf(region)
+        return list(vcf(region))
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ Formats (see docs/output.md for the column dictionary):
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import re
 import shutil
@@ -71,8 +72,19 @@ def check_finite(frame: pd.DataFrame, source: str) -> None:
         raise InputError(f"{source}: non-finite value {values[i, j]} at row '{frame.index[i]}', column '{frame.columns[j]}'")
 
 
+def header_fields(path: str | os.PathLike, sep: str | None = "\t") -> list[str]:
+    """The first line's fields, read raw: pandas would rename duplicate column names (S1, S1.1) and hide them."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    try:
+        with opener(path, "rt") as handle:
+            return handle.readline().rstrip("\n").split(sep)
+    except (FileNotFoundError, EOFError, OSError) as err:
+        raise InputError(f"{path}: cannot read ({err})") from err
+
+
 def read_matrix(path: str | os.PathLike) -> pd.DataFrame:
     """Read a features x samples TSV (first column is the feature ID); check IDs are unique and values finite."""
+    check_unique(header_fields(path)[1:], "sample column", str(path))
     try:
         frame = pd.read_csv(path, sep="\t", index_col=0)
     except (FileNotFoundError, pd.errors.EmptyDataError) as err:
@@ -80,7 +92,6 @@ def read_matrix(path: str | os.PathLike) -> pd.DataFrame:
     if frame.empty:
         raise InputError(f"{path}: matrix has no rows or no sample columns")
     check_unique(frame.index, "feature ID", str(path))
-    check_unique(frame.columns, "sample column", str(path))
     check_finite(frame, str(path))
     return frame
 
@@ -94,6 +105,7 @@ def write_matrix(frame: pd.DataFrame, path: str | os.PathLike, index_label: str 
 
 def read_phenotype_bed(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read a phenotype BED; return (positions with columns chr/start/end indexed by phenotype_id, values phenotypes x samples)."""
+    check_unique(header_fields(path)[4:], "sample column", str(path))
     try:
         frame = pd.read_csv(path, sep="\t", dtype={0: str})
     except (FileNotFoundError, pd.errors.EmptyDataError) as err:
@@ -151,6 +163,7 @@ def tabix(path: str | os.PathLike, preset: str) -> None:
 
 def read_covariates(path: str | os.PathLike) -> pd.DataFrame:
     """Read a FastQTL covariate file (``id`` then samples; tab- or space-separated); return covariates x samples."""
+    check_unique(header_fields(path, sep=None)[1:], "sample", str(path))
     try:
         frame = pd.read_csv(path, sep=r"\s+", index_col=0, dtype={0: str})
     except (FileNotFoundError, pd.errors.EmptyDataError) as err:
