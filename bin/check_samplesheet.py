@@ -15,10 +15,14 @@ from magelib.samplesheet import OUTPUT_COLUMNS, check_samplesheet
 def main(argv=None) -> None:
     p = parser(__doc__)
     p.add_argument("samplesheet", type=Path, help="CSV or TSV samplesheet")
-    p.add_argument("--base-dir", type=Path, help="directory relative FASTQ paths are resolved against (default: the samplesheet's)")
+    p.add_argument("--base-dir", type=Path, help="base of relative FASTQ paths (default: the samplesheet's directory)")
     p.add_argument("--vcf", type=Path, help="genotype VCF whose header must contain every individual")
-    p.add_argument("--missing-individual", choices=("fail", "drop"), default="fail",
-                   help="what to do with libraries whose individual is not in the VCF")
+    p.add_argument(
+        "--missing-individual",
+        choices=("fail", "drop"),
+        default="fail",
+        help="what to do with libraries whose individual is not in the VCF",
+    )
     p.add_argument("--out", type=Path, default=Path("samples.tsv"), help="normalised sample table")
     p.add_argument("--status", type=Path, default=Path("samplesheet.status.tsv"), help="sample-status fragment")
     args = p.parse_args(argv)

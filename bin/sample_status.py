@@ -41,12 +41,14 @@ def merge(fragments: list[pd.DataFrame], samples: pd.DataFrame) -> pd.DataFrame:
         mine = events.loc[events["sample"] == sample]
         worst = max(mine["status"], key=rank.__getitem__, default="kept")
         notes = mine.loc[mine["status"] != "kept"]
-        rows.append({
-            "sample": sample,
-            "status": worst,
-            "steps": ",".join(notes["step"]) or "-",
-            "reason": "; ".join(f"{s}: {r}" for s, r in zip(notes["step"], notes["reason"], strict=True)) or "-",
-        })
+        rows.append(
+            {
+                "sample": sample,
+                "status": worst,
+                "steps": ",".join(notes["step"]) or "-",
+                "reason": "; ".join(f"{s}: {r}" for s, r in zip(notes["step"], notes["reason"], strict=True)) or "-",
+            }
+        )
     table = pd.DataFrame(rows)
     return samples[["sample", "individual"]].merge(table, on="sample")
 

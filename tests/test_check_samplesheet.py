@@ -35,8 +35,18 @@ def run_check(sheet_dir, rows, *extra):
     sheet = sheet_dir / "samplesheet.csv"
     sheet.write_text("\n".join([HEADER, *rows]) + "\n")
     out = sheet_dir / "samples.tsv"
-    cmd = [sys.executable, str(BIN / "check_samplesheet.py"), str(sheet), "--out", str(out),
-           "--status", str(sheet_dir / "status.tsv"), "--vcf", str(sheet_dir / "geno.vcf.gz"), *extra]
+    cmd = [
+        sys.executable,
+        str(BIN / "check_samplesheet.py"),
+        str(sheet),
+        "--out",
+        str(out),
+        "--status",
+        str(sheet_dir / "status.tsv"),
+        "--vcf",
+        str(sheet_dir / "geno.vcf.gz"),
+        *extra,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True), out
 
 
@@ -65,8 +75,17 @@ def test_valid_sheet_is_normalised(sheet_dir):
         (lambda rows: rows[:2] + [rows[2].replace("SRR19762530", "SRX1")] + rows[3:], 4, "run_accession", "SRX1"),
         (lambda rows: rows[:2] + [rows[2].replace("1,,,SRR", "1,c_1.fastq.gz,,SRR")] + rows[3:], 4, "run_accession", "not both"),
     ],
-    ids=["bad-strandedness", "duplicate-sample", "unknown-individual", "file-not-found", "fastq2-without-fastq1",
-         "bad-sex", "inconsistent-population", "bad-accession", "fastq-and-accession"],
+    ids=[
+        "bad-strandedness",
+        "duplicate-sample",
+        "unknown-individual",
+        "file-not-found",
+        "fastq2-without-fastq1",
+        "bad-sex",
+        "inconsistent-population",
+        "bad-accession",
+        "fastq-and-accession",
+    ],
 )
 def test_malformed_rows_name_line_and_column(sheet_dir, change, line, column, words):
     proc, out = run_check(sheet_dir, change(list(GOOD_ROWS)))

@@ -104,7 +104,7 @@ def write_matrix(frame: pd.DataFrame, path: str | os.PathLike, index_label: str 
 
 
 def read_phenotype_bed(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read a phenotype BED; return (positions with columns chr/start/end indexed by phenotype_id, values phenotypes x samples)."""
+    """Read a phenotype BED: (positions chr/start/end indexed by phenotype_id, values phenotypes x samples)."""
     check_unique(header_fields(path)[4:], "sample column", str(path))
     try:
         frame = pd.read_csv(path, sep="\t", dtype={0: str})
@@ -136,7 +136,8 @@ def write_phenotype_bed(positions: pd.DataFrame, values: pd.DataFrame, path: str
     table = positions.loc[values.index, ["chr", "start", "end"]].copy()
     table["phenotype_id"] = values.index
     table = pd.concat([table.reset_index(drop=True), values.reset_index(drop=True)], axis=1)
-    order = sorted(range(len(table)), key=lambda i: (natural_key(table["chr"].iat[i]), table["start"].iat[i], table["phenotype_id"].iat[i]))
+    keys = zip(table["chr"].map(natural_key), table["start"], table["phenotype_id"], strict=True)
+    order = sorted(range(len(table)), key=list(keys).__getitem__)
     table = table.iloc[order]
     table.columns = BED_COLUMNS + list(values.columns)
     with atomic_path(path) as tmp:

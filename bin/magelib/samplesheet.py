@@ -133,7 +133,9 @@ def check_consistency(rows: list[tuple[int, dict]], path: Path) -> None:
         for column in PER_INDIVIDUAL:
             if row[column] != seen[1][column]:
                 raise _fail(
-                    path, line, column,
+                    path,
+                    line,
+                    column,
                     f"individual '{row['individual']}' has '{row[column]}' here but '{seen[1][column]}' on line {seen[0]}",
                 )
 
