@@ -5,8 +5,9 @@ Sites: biallelic SNPs of the VCF with MAF >= --min-maf among its individuals, in
 covers exons), at least --min-distance bp apart (two SNPs under one read are not independent evidence). The VCF is
 read once through its index, one query per merged exon.
 
-Writes the site list for `bcftools mpileup -R` (CHROM, POS; a '#' header) and the identity panel (Parquet: chrom,
-pos, ref, alt, then one int8 ALT-dosage column per individual, -1 missing; haploid calls count as 0 or 2).
+Writes the site list for `bcftools mpileup -R` (CHROM, POS; no header, which `bcftools view -R` rejects) and the
+identity panel (Parquet: chrom, pos, ref, alt, then one int8 ALT-dosage column per individual, -1 missing; haploid
+calls count as 0 or 2).
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ def main(argv=None) -> None:
     p.add_argument("--min-maf", type=float, default=0.05, help="minimum minor-allele frequency among the VCF's individuals")
     p.add_argument("--min-distance", type=int, default=100, help="minimum distance (bp) between two kept sites")
     p.add_argument("--sites", type=Path, default=Path("identity_sites.tsv"), help="site list for bcftools mpileup -R")
-    p.add_argument("--panel", type=Path, default=Path("identity_panel.parquet"), help="genotypes of every individual at the sites")
+    p.add_argument(
+        "--panel", type=Path, default=Path("identity_panel.parquet"), help="genotypes of every individual at the sites"
+    )
     args = p.parse_args(argv)
 
     regions = merged_exons(read_features(args.gtf, "exon")) if args.gtf else None
     panel = select_sites(args.vcf, regions, args.min_maf, args.min_distance)
     with atomic_open(args.sites) as handle:
-        handle.write("#CHROM\tPOS\n")
         for chrom, pos in zip(panel.chrom, panel.pos, strict=True):
             handle.write(f"{chrom}\t{pos}\n")
     write_panel(panel, args.panel)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+
 from magelib.cli import InputError, parser, run
 from magelib.io import atomic_open, check_unique
 from magelib.strandedness import check, read_format_counts

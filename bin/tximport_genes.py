@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+
 from magelib.cli import InputError, parser, run
 from magelib.gtf import tx2gene
 from magelib.io import atomic_open, check_unique, write_matrix

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-    salmon rna-star samtools bcftools tabix plink2 fastp fastqc sra-toolkit
+    salmon rna-star samtools bcftools tabix plink2 fastp fastqc sra-toolkit pigz
     qtltools fastqtl
     r-base-core r-bioc-edger r-bioc-deseq2 r-bioc-qvalue r-bioc-tximport r-cran-susier
     default-jre-headless time

@@ -8,6 +8,7 @@ per gene here, written as a 4-column BED for both tools; 53 covariates.
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats as ss
+
 from conftest import require_tool
 from magelib import beta, cis
 
@@ -91,7 +93,8 @@ def simulate_cohort(out: Path, seed: int = 1, n_samples: int = 300, n_causal: in
             phenotypes[g] += size * standard
             truth.append({"phenotype_id": f"G{g:04d}", "variant": v, "pos": positions[v], "effect": size, "signals": len(picks)})
 
-    with gzip.open(out / "genotypes.vcf.gz", "wt") as handle:
+    plain = out / "genotypes.vcf"
+    with open(plain, "w") as handle:
         handle.write("##fileformat=VCFv4.2\n##contig=<ID=chr1,length=100000000>\n")
         handle.write('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n')
         handle.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(samples) + "\n")
@@ -117,7 +120,9 @@ def cohort_args(directory: Path) -> list[str]:
 
 
 def run_cli(*args, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(a) for a in args], capture_output=True, text=True)
+    """Run a CLI single-threaded (BLAS threads only slow these small problems down on a shared machine)."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(proc.stderr)
     return proc
@@ -353,21 +358,24 @@ def test_null_pval_beta_is_uniform(cohort_mapped):
     assert ss.kstest(null, "uniform").pvalue > 0.01
 
 
-def test_same_seed_is_byte_identical_and_chunking_does_not_matter(cohort_mapped, tmp_path):
-    out, _, _ = cohort_mapped
-    args = [*cohort_args(out), "--window", "50000", "--permutations", "1000"]
-    run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / "again")
-    assert (tmp_path / "again.cis_qtl.txt.gz").read_bytes() == (out / "run1.cis_qtl.txt.gz").read_bytes()
+def test_same_seed_is_byte_identical_and_chunking_does_not_matter(cohort, tmp_path):
+    """Genes 1-42 (chunk 1 of 4) twice, then as chunks 1-3 of 12: the same bytes; another seed, other shuffles."""
+    out, _ = cohort
+    args = [*cohort_args(out), "--window", "50000", "--permutations", "20", "300"]
+    for name in ("first", "again"):
+        run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / name, "--chunk", 1, 4)
+    assert (tmp_path / "again.cis_qtl.txt.gz").read_bytes() == (tmp_path / "first.cis_qtl.txt.gz").read_bytes()
     parts = []
     for k in (1, 2, 3):
-        run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / f"part{k}", "--chunk", k, 3)
+        run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / f"part{k}", "--chunk", k, 12)
         parts.append(gzip.open(tmp_path / f"part{k}.cis_qtl.txt.gz", "rt").read().splitlines())
-    whole = gzip.open(out / "run1.cis_qtl.txt.gz", "rt").read().splitlines()
+    whole = gzip.open(tmp_path / "first.cis_qtl.txt.gz", "rt").read().splitlines()
+    assert len(whole) == 43
     assert [parts[0][0]] + [line for part in parts for line in part[1:]] == whole
-    run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / "seed2", "--seed", 2, "--chunk", 1, 3)
+    run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / "seed2", "--seed", 2, "--chunk", 1, 12)
     other = cis.read_table(tmp_path / "seed2.cis_qtl.txt.gz")
     first = cis.read_table(tmp_path / "part1.cis_qtl.txt.gz")
-    assert (other["pval_nominal"] == first["pval_nominal"]).all() and (other["pval_perm"] != first["pval_perm"]).any()
+    assert (other["pval_nominal"] == first["pval_nominal"]).all() and (other["beta_shape2"] != first["beta_shape2"]).all()
 
 
 def test_nominal_chunks_equal_the_whole(cohort, tmp_path):
@@ -380,7 +388,7 @@ def test_nominal_chunks_equal_the_whole(cohort, tmp_path):
         run_cli("cis_qtl.py", "nominal", *args, "--out", tmp_path / f"part{k}", "--chunk", k, 2)
         parts.append(pd.read_parquet(tmp_path / f"part{k}.cis_qtl_pairs.chr1.parquet"))
     pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
-    assert whole.groupby("phenotype_id").size().between(99, 101).all()  # one variant per kb within 50 kb
+    assert whole.groupby("phenotype_id").size().between(90, 101).all()  # one variant per kb within 50 kb, MAF >= 0.01
 
 
 def test_store_and_vcf_give_the_same_statistics(cohort, tmp_path):

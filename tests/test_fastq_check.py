@@ -9,6 +9,7 @@ import subprocess
 
 import fastq_check
 import pytest
+
 from magelib import fastq
 from magelib.cli import InputError, run
 from magelib.fastq import check_fastq

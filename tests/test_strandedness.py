@@ -9,6 +9,7 @@ import subprocess
 import pandas as pd
 import pytest
 import strandedness_check
+
 from conftest import require_tool
 from magelib.cli import InputError, run
 from magelib.strandedness import ANTISENSE, SENSE, check, detect
@@ -191,3 +192,8 @@ def test_real_salmon_unstranded_test_world(test_world, tmp_path):
     assert run(strandedness_check.main, argv) == 0
     report = pd.read_csv(tmp_path / "m_mqc.tsv", sep="\t", comment="#", index_col=0)
     assert (report["detected"] == "unstranded").all() and (report["stranded_fragments"] >= 500).all()
+
+
+def test_help():
+    proc = subprocess.run(["strandedness_check.py", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "--stranded-threshold" in proc.stdout

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tximport_genes
+
 from conftest import require_tool
 from magelib import tximport
 from magelib.cli import run
@@ -341,3 +342,13 @@ def test_summary_table_and_read_pairs(small, tmp_path):
     assert table.loc["lib3", "read_pairs"] == 1003
     tpm = pd.read_csv(tmp_path / "gene_tpm.tsv", sep="\t", index_col=0)
     assert (table["genes_detected"] == (tpm >= 0.1).sum()).all()
+
+
+def test_help_and_byte_identical_rerun(small, tmp_path):
+    proc = subprocess.run(["tximport_genes.py", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "--length-col" in proc.stdout
+    samples, gtf = small
+    run_cli(samples.values(), gtf, tmp_path / "a")
+    run_cli(reversed(list(samples.values())), gtf, tmp_path / "b")  # input order does not matter
+    for name in ("gene_counts.tsv", "gene_tpm.tsv", "gene_lengths.tsv", "quant_summary_mqc.tsv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()

@@ -204,7 +204,9 @@ def select_sites(
                 f"{vcf_path}: no contig of the GTF ({', '.join(sorted(regions)[:3])}...) is in the VCF "
                 f"({', '.join(sorted(contigs)[:3])}...): contig naming mismatch (e.g. 'chr1' vs '1')"
             )
-        records = (record for chrom in shared for start, end in regions[chrom] for record in _query(vcf, f"{chrom}:{start}-{end}"))
+        records = (
+            record for chrom in shared for start, end in regions[chrom] for record in _query(vcf, f"{chrom}:{start}-{end}")
+        )
     else:
         records = iter(vcf)
 
@@ -262,7 +264,9 @@ def _query(vcf, region: str) -> list:
 # Library allele counts (BCFTOOLS_MPILEUP output)
 
 
-def read_allele_counts(path: str | os.PathLike, panel: Panel, site_index: dict | None = None) -> tuple[str, np.ndarray, np.ndarray]:
+def read_allele_counts(
+    path: str | os.PathLike, panel: Panel, site_index: dict | None = None
+) -> tuple[str, np.ndarray, np.ndarray]:
     """Read one library's ``<lib>.allele_counts.tsv.gz`` (first line ``#library<TAB><id>``, then
     chrom, pos, ref, alt, AD as written by ``bcftools query -f '%CHROM\\t%POS\\t%REF\\t%ALT\\t[%AD]\\n'``).
 
@@ -280,7 +284,12 @@ def read_allele_counts(path: str | os.PathLike, panel: Panel, site_index: dict |
     library = first[1]
     try:
         table = pd.read_csv(
-            path, sep="\t", skiprows=1, header=None, names=["chrom", "pos", "ref", "alt", "ad"], dtype={"chrom": str, "ref": str, "alt": str, "ad": str}
+            path,
+            sep="\t",
+            skiprows=1,
+            header=None,
+            names=["chrom", "pos", "ref", "alt", "ad"],
+            dtype={"chrom": str, "ref": str, "alt": str, "ad": str},
         )
     except pd.errors.EmptyDataError:
         table = pd.DataFrame(columns=["chrom", "pos", "ref", "alt", "ad"])
@@ -326,7 +335,9 @@ def panel_site_index(panel: Panel) -> dict:
     return {(c, int(p)): i for i, (c, p) in enumerate(zip(panel.chrom, panel.pos, strict=True))}
 
 
-def allele_states(ref: np.ndarray, alt: np.ndarray, min_depth: int, min_allele_reads: int, min_allele_fraction: float) -> np.ndarray:
+def allele_states(
+    ref: np.ndarray, alt: np.ndarray, min_depth: int, min_allele_reads: int, min_allele_fraction: float
+) -> np.ndarray:
     """Library state per site: REF_ONLY, BOTH, ALT_ONLY, or NOT_INFORMATIVE (REF+ALT depth < min_depth)."""
     depth = ref + alt
     ref_seen = (ref >= min_allele_reads) & (ref >= min_allele_fraction * depth)
@@ -366,8 +377,12 @@ def concordance_counts(states: np.ndarray, genotypes: np.ndarray, chunk: int = 2
 
 def site_consistency(states: np.ndarray, dosage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For one library and one individual: (consistent, counted) booleans per site."""
-    counted = ((states == BOTH) & (dosage >= 0)) | (((states == REF_ONLY) | (states == ALT_ONLY)) & ((dosage == 0) | (dosage == 2)))
-    consistent = ((states == BOTH) & (dosage == 1)) | ((states == REF_ONLY) & (dosage == 0)) | ((states == ALT_ONLY) & (dosage == 2))
+    counted = ((states == BOTH) & (dosage >= 0)) | (
+        ((states == REF_ONLY) | (states == ALT_ONLY)) & ((dosage == 0) | (dosage == 2))
+    )
+    consistent = (
+        ((states == BOTH) & (dosage == 1)) | ((states == REF_ONLY) & (dosage == 0)) | ((states == ALT_ONLY) & (dosage == 2))
+    )
     return consistent, counted
 
 
@@ -457,12 +472,16 @@ def judge_library(
     }
     if best == lab:
         other = runner_up
-        p, n_lab, n_other = tie_pvalue(states, panel.genotypes[:, lab], panel.genotypes[:, other]) if other is not None else (0.0, 0, 0)
+        p, n_lab, n_other = (
+            tie_pvalue(states, panel.genotypes[:, lab], panel.genotypes[:, other]) if other is not None else (0.0, 0, 0)
+        )
     else:
         other = best
         p, n_other, n_lab = tie_pvalue(states, panel.genotypes[:, best], panel.genotypes[:, lab])
     row["tie_pvalue"] = p
-    row["verdict"], row["reason"] = _verdict(row, best == lab, names[other] if other is not None else "", p, n_lab, n_other, rules)
+    row["verdict"], row["reason"] = _verdict(
+        row, best == lab, names[other] if other is not None else "", p, n_lab, n_other, rules
+    )
     return row
 
 
@@ -473,7 +492,9 @@ def name_rank(names: list[str]) -> np.ndarray:
     return ranks
 
 
-def _verdict(row: dict, labelled_is_best: bool, other: str, p: float, n_lab: int, n_other: int, rules: VerdictRules) -> tuple[str, str]:
+def _verdict(
+    row: dict, labelled_is_best: bool, other: str, p: float, n_lab: int, n_other: int, rules: VerdictRules
+) -> tuple[str, str]:
     sites = row["labelled_sites"]
     labelled = row["labelled_individual"]
     best_conc = row["best_concordance"]
@@ -484,16 +505,19 @@ def _verdict(row: dict, labelled_is_best: bool, other: str, p: float, n_lab: int
             f"no individual matches: best {row['best_individual']} at concordance {best_conc:.3f} < {rules.min_concordance} "
             f"over {row['best_sites']} sites (contamination, or a sample absent from the VCF)"
         )
-    separation = f"{n_lab} vs {n_other} discordant sites, sign-test p = {p:.2g}"
+    separation = f"{n_lab} sites fit only {labelled}, {n_other} only {other}; sign-test p = {p:.2g}"
     if not labelled_is_best:
         if p < rules.alpha:
             return "swap", (
                 f"RNA matches {row['best_individual']} (concordance {best_conc:.3f}), not the labelled {labelled} "
-                f"({row['labelled_concordance']:.3f}) over {row['best_sites']} sites; {separation}"
+                f"({row['labelled_concordance']:.3f}) over {row['best_sites']} sites ({separation})"
             )
-        return "ambiguous", f"{row['best_individual']} and the labelled {labelled} cannot be told apart over {sites} sites ({separation})"
+        return (
+            "ambiguous",
+            f"{row['best_individual']} and the labelled {labelled} cannot be told apart over {sites} sites ({separation})",
+        )
     if p < rules.alpha:
-        return "ok", f"matches {labelled} (concordance {best_conc:.3f} over {sites} sites); runner-up {other} ({separation})"
+        return "ok", f"matches {labelled} (concordance {best_conc:.3f} over {sites} sites); against the runner-up: {separation}"
     return "ambiguous", f"{labelled} is the best match but ties with {other} over {sites} sites ({separation})" + _ties(row)
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from .cli import InputError
 
@@ -42,8 +44,39 @@ class GeneMatrices:
         return pd.DataFrame(getattr(self, which), index=self.genes, columns=self.samples)
 
 
-def read_quant(path: str | os.PathLike) -> pd.DataFrame:
-    """One quant.sf with its five columns checked (numeric, finite, non-negative)."""
+@dataclass
+class Quant:
+    """One quant.sf: transcript names and the four numeric columns as float64 arrays."""
+
+    names: pa.ChunkedArray
+    columns: dict[str, np.ndarray]
+
+    def same_names(self, other: Quant) -> bool:
+        return self.names.equals(other.names)
+
+
+def read_quant(path: str | os.PathLike) -> Quant:
+    """One quant.sf, parsed by pyarrow (fast path); any problem is located by the slower pandas reader."""
+    types = {"Name": pa.string(), **{column: pa.float64() for column in QUANT_COLUMNS[1:]}}
+    try:
+        table = pacsv.read_csv(
+            path,
+            parse_options=pacsv.ParseOptions(delimiter="\t"),
+            convert_options=pacsv.ConvertOptions(column_types=types),
+        )
+    except (pa.ArrowException, OSError):
+        return _read_quant_checked(path)
+    if table.column_names != QUANT_COLUMNS or table.num_rows == 0:
+        return _read_quant_checked(path)
+    columns = {column: table.column(column).to_numpy() for column in QUANT_COLUMNS[1:]}
+    nulls = any(table.column(c).null_count for c in QUANT_COLUMNS)
+    if nulls or not all(np.isfinite(v).all() and (v >= 0).all() for v in columns.values()):
+        return _read_quant_checked(path)
+    return Quant(table.column("Name"), columns)
+
+
+def _read_quant_checked(path: str | os.PathLike) -> Quant:
+    """pandas reader that names the line and column of the first bad value (or accepts the file)."""
     try:
         frame = pd.read_csv(path, sep="\t", dtype={"Name": str}, engine="c")
     except FileNotFoundError as err:
@@ -54,6 +87,9 @@ def read_quant(path: str | os.PathLike) -> pd.DataFrame:
         raise InputError(f"{path}: header must be {' '.join(QUANT_COLUMNS)}, found {' '.join(map(str, frame.columns))}")
     if frame.empty:
         raise InputError(f"{path}: quant.sf has no transcripts")
+    if frame["Name"].isna().any():
+        raise InputError(f"{path}: line {int(np.flatnonzero(frame['Name'].isna())[0]) + 2}: empty transcript name")
+    columns = {}
     for column in QUANT_COLUMNS[1:]:
         values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
         bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
@@ -63,8 +99,8 @@ def read_quant(path: str | os.PathLike) -> pd.DataFrame:
                 f"{path}: line {row + 2}, column '{column}': value '{frame[column].iat[row]}' for transcript "
                 f"'{frame['Name'].iat[row]}' is not a finite non-negative number"
             )
-        frame[column] = values
-    return frame
+        columns[column] = values
+    return Quant(pa.chunked_array([pa.array(frame["Name"].tolist(), type=pa.string())]), columns)
 
 
 def transcript_ids(names: pd.Series) -> np.ndarray:
@@ -112,7 +148,7 @@ def summarise(
     samples = list(quant_files)
     first_path = quant_files[samples[0]]
     first = read_quant(first_path)
-    genes, positions, known = gene_index(first["Name"], tx2gene, str(first_path), drop_unknown)
+    genes, positions, known = gene_index(first.names.to_pandas(), tx2gene, str(first_path), drop_unknown)
     n_genes, n_tx = len(genes), int(known.sum())
     transcripts_per_gene = np.bincount(positions, minlength=n_genes)
 
@@ -125,11 +161,11 @@ def summarise(
     for j, sample in enumerate(samples):
         path = quant_files[sample]
         quant = first if j == 0 else read_quant(path)
-        if j and not quant["Name"].equals(first["Name"]):
-            _raise_name_mismatch(path, first_path, quant["Name"], first["Name"])
-        tx_tpm = quant["TPM"].to_numpy()[known]
-        tx_length = quant[length_col].to_numpy()[known]
-        counts[j] = np.bincount(positions, weights=quant["NumReads"].to_numpy()[known], minlength=n_genes)
+        if j and not quant.same_names(first):
+            _raise_name_mismatch(path, first_path, quant.names.to_pandas(), first.names.to_pandas())
+        tx_tpm = quant.columns["TPM"][known]
+        tx_length = quant.columns[length_col][known]
+        counts[j] = np.bincount(positions, weights=quant.columns["NumReads"][known], minlength=n_genes)
         tpm[j] = np.bincount(positions, weights=tx_tpm, minlength=n_genes)
         weighted = np.bincount(positions, weights=tx_tpm * tx_length, minlength=n_genes)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -138,7 +174,7 @@ def summarise(
 
     mean_tx_length = np.bincount(positions, weights=tx_length_sum / len(samples), minlength=n_genes) / transcripts_per_gene
     length = fill_missing_lengths(length.T, mean_tx_length)
-    return GeneMatrices(genes, samples, counts.T.copy(), tpm.T.copy(), length)
+    return GeneMatrices(genes, samples, counts.T, tpm.T, length)  # transposed views: no copy of the matrices
 
 
 def fill_missing_lengths(length: np.ndarray, mean_tx_length: np.ndarray) -> np.ndarray:

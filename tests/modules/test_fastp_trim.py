@@ -7,6 +7,7 @@ import json
 import os
 
 import pandas as pd
+
 from conftest import require_tool
 from magelib.fastq import check_fastq
 from nftools.render import render_process

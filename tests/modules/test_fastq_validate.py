@@ -7,6 +7,7 @@ import json
 import os
 
 import pandas as pd
+
 from nftools.render import render_process
 
 MODULE = "modules/local/fastq/validate/main.nf"

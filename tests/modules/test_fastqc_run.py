@@ -6,6 +6,7 @@ import os
 import zipfile
 
 import pandas as pd
+
 from conftest import require_tool
 from nftools.render import render_process
 

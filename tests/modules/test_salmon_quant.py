@@ -10,6 +10,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+
 from conftest import require_tool
 from magelib.gtf import tx2gene
 from nftools.render import render_process

@@ -10,6 +10,7 @@ import shutil
 import stat
 
 import pytest
+
 from conftest import require_tool
 from nftools.render import render_process
 

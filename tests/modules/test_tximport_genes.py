@@ -10,6 +10,7 @@ import subprocess
 
 import pandas as pd
 import pytest
+
 from conftest import require_tool
 from nftools.render import render_process
 
