@@ -54,8 +54,14 @@ def main(argv=None) -> None:
     if pcs.shape[1] >= 2 and set(order) <= set(pcs.index):
         groups = meta["population"] if "population" in meta.columns else pd.Series(dtype=str)
         plot = covariates.scatter_mqc(
-            "mage_genotype_pca", "Genotype PCs", "Genotype PC1 vs PC2 (plink2, autosomal SNPs), coloured by population.",
-            pcs.loc[order, ["PC1", "PC2"]], groups, "PC1", "PC2")
+            "mage_genotype_pca",
+            "Genotype PCs",
+            "Genotype PC1 vs PC2 (plink2, autosomal SNPs), coloured by population.",
+            pcs.loc[order, ["PC1", "PC2"]],
+            groups,
+            "PC1",
+            "PC2",
+        )
         with io.atomic_open(f"{args.prefix}.genotype_pca_mqc.json") as handle:
             json.dump(plot, handle, indent=1)
     for note in notes:

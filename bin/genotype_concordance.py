@@ -62,11 +62,11 @@ def main(argv=None) -> None:
     p.add_argument("--panel", type=Path, required=True, help="identity panel (Parquet) from identity_sites.py")
     p.add_argument("--counts", type=Path, nargs="+", required=True, help="<library>.allele_counts.tsv.gz files")
     p.add_argument("--samples", type=Path, required=True, help="sample table: sample, individual, ...")
-    p.add_argument("--min-depth", type=int, default=10, help="minimum REF+ALT reads for a site to be informative")
+    p.add_argument("--min-depth", type=int, default=5, help="minimum REF+ALT reads for a site to be informative")
     p.add_argument("--min-allele-reads", type=int, default=2, help="reads needed to call an allele seen")
     p.add_argument("--min-allele-fraction", type=float, default=0.05, help="fraction of the depth needed to call an allele seen")
     p.add_argument("--min-concordance", type=float, default=0.9, help="best concordance below this: verdict unknown")
-    p.add_argument("--min-sites", type=int, default=50, help="fewer informative sites: verdict ambiguous")
+    p.add_argument("--min-sites", type=int, default=30, help="fewer informative sites: verdict ambiguous")
     p.add_argument("--alpha", type=float, default=1e-3, help="sign-test level separating two individuals")
     p.add_argument("--top", type=int, default=3, help="candidates per library kept in the concordance matrix")
     p.add_argument("--heatmap-libraries", type=int, default=40, help="libraries in the MultiQC heatmap (non-ok first)")
@@ -107,7 +107,7 @@ def main(argv=None) -> None:
 
     args.outdir.mkdir(parents=True, exist_ok=True)
     with atomic_open(args.outdir / "genotype_concordance.tsv") as handle:
-        results.to_csv(handle, sep="\t", index=False, float_format="%.6g")
+        results.to_csv(handle, sep="\t", index=False, float_format="%.10g")
     candidates = top_candidates(results, concordance, args.top)
     write_matrix(concordance.loc[:, candidates], args.outdir / "genotype_concordance_matrix.tsv", index_label="sample")
     with atomic_open(args.outdir / "genotype_concordance.status.tsv") as handle:

@@ -42,8 +42,12 @@ def build_parser():
     p.add_argument("--alpha", type=float, default=0.05, help="Buja-Eyuboglu significance level")
     p.add_argument("--seed", type=int, default=1, help="seed of the permutations")
     p.add_argument("--genotype-pcs", help="plink2 .eigenvec, used only with --regress-genotype-pcs")
-    p.add_argument("--regress-genotype-pcs", type=int, default=0,
-                   help="regress this many genotype PCs out of every phenotype before the PCA (0 = no, as GTEx/eQTL Catalogue)")
+    p.add_argument(
+        "--regress-genotype-pcs",
+        type=int,
+        default=0,
+        help="regress this many genotype PCs out of every phenotype before the PCA (0 = no, as GTEx/eQTL Catalogue)",
+    )
     p.add_argument("--samples", help="sample table TSV (individual, continental_group) to colour the MultiQC scatter plot")
     return p
 
@@ -52,7 +56,9 @@ def variance_mqc(table: pd.DataFrame, prefix: str) -> dict:
     observed = {int(pc): round(float(v), 8) for pc, v in zip(table["pc"], table["variance_explained"], strict=True)}
     data = {"Observed": observed}
     if table["permuted_q95"].notna().any():
-        data["Permuted 95th percentile"] = {int(pc): round(float(v), 8) for pc, v in zip(table["pc"], table["permuted_q95"], strict=True)}
+        data["Permuted 95th percentile"] = {
+            int(pc): round(float(v), 8) for pc, v in zip(table["pc"], table["permuted_q95"], strict=True)
+        }
     selected = int(table["selected"].sum())
     return {
         "id": "mage_expression_pca_variance",
@@ -60,8 +66,13 @@ def variance_mqc(table: pd.DataFrame, prefix: str) -> dict:
         "description": f"Proportion of phenotype variance explained by each expression PC ({prefix}); {selected} PCs are used "
         "as hidden-factor covariates (Buja-Eyuboglu: PCs explaining more than under permutation).",
         "plot_type": "linegraph",
-        "pconfig": {"id": "mage_expression_pca_variance_plot", "title": "Expression PCs: variance explained", "xlab": "PC",
-                    "ylab": "Proportion of variance", "ymin": 0},
+        "pconfig": {
+            "id": "mage_expression_pca_variance_plot",
+            "title": "Expression PCs: variance explained",
+            "xlab": "PC",
+            "ylab": "Proportion of variance",
+            "ymin": 0,
+        },
         "data": data,
     }
 
@@ -93,8 +104,15 @@ def main(argv=None) -> None:
     scores, pve = factors.pca_scores(x, max(k, min(2, d)))
     hidden = pd.DataFrame(scores[:, :k].T, index=[f"expression_PC{i + 1}" for i in range(k)], columns=samples)
     io.write_covariates(hidden, f"{args.prefix}.hidden_factors.tsv")
-    table = pd.DataFrame({"pc": np.arange(1, d + 1), "variance_explained": pve[:d], "permuted_q95": q95, "p_value": p_values,
-                          "selected": np.arange(1, d + 1) <= k})
+    table = pd.DataFrame(
+        {
+            "pc": np.arange(1, d + 1),
+            "variance_explained": pve[:d],
+            "permuted_q95": q95,
+            "p_value": p_values,
+            "selected": np.arange(1, d + 1) <= k,
+        }
+    )
     with io.atomic_path(f"{args.prefix}.expression_pca.tsv") as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.10g", na_rep="NA")
     with io.atomic_open(f"{args.prefix}.expression_pca_variance_mqc.json") as handle:
@@ -104,13 +122,22 @@ def main(argv=None) -> None:
         groups = meta.drop_duplicates("individual").set_index("individual").get("continental_group", pd.Series(dtype=str))
         points = pd.DataFrame(scores[:, :2], index=samples)
         plot = covariates.scatter_mqc(
-            "mage_expression_pca", "Expression PCs", "Expression PC1 vs PC2 of the phenotype matrix, coloured by continental group.",
-            points, groups, f"PC1 ({pve[0]:.1%})", f"PC2 ({pve[1]:.1%})")
+            "mage_expression_pca",
+            "Expression PCs",
+            "Expression PC1 vs PC2 of the phenotype matrix, coloured by continental group.",
+            points,
+            groups,
+            f"PC1 ({pve[0]:.1%})",
+            f"PC2 ({pve[1]:.1%})",
+        )
         with io.atomic_open(f"{args.prefix}.expression_pca_mqc.json") as handle:
             json.dump(plot, handle, indent=1)
     dropped = int((~varying).sum())
-    print(f"{k} expression PCs kept of {d} ({'Buja-Eyuboglu' if n_factors == 'auto' else 'fixed'}); "
-          f"{x.shape[1]} phenotypes used, {dropped} constant ones skipped", file=sys.stderr)
+    print(
+        f"{k} expression PCs kept of {d} ({'Buja-Eyuboglu' if n_factors == 'auto' else 'fixed'}); "
+        f"{x.shape[1]} phenotypes used, {dropped} constant ones skipped",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -29,10 +29,18 @@ def build_parser():
     p.add_argument("--prefix", default="expression", help="output prefix")
     p.add_argument("--min-counts", type=float, default=6, help="minimum count for a sample to count as expressing a gene")
     p.add_argument("--min-tpm", type=float, default=0.1, help="minimum TPM for a sample to count as expressing a gene")
-    p.add_argument("--min-sample-frac", type=float, default=0.2,
-                   help="a gene is kept if >= this fraction of samples pass the count threshold and, separately, the TPM one")
-    p.add_argument("--chromosomes", choices=normalize.CHROMOSOME_SETS, default="autosomes_x",
-                   help="genes kept by chromosome: chr1-22 + X, chr1-22, or all")
+    p.add_argument(
+        "--min-sample-frac",
+        type=float,
+        default=0.2,
+        help="a gene is kept if >= this fraction of samples pass the count threshold and, separately, the TPM one",
+    )
+    p.add_argument(
+        "--chromosomes",
+        choices=normalize.CHROMOSOME_SETS,
+        default="autosomes_x",
+        help="genes kept by chromosome: chr1-22 + X, chr1-22, or all",
+    )
     return p
 
 
@@ -47,8 +55,11 @@ def filter_mqc(report, prefix: str) -> dict:
         "and on the chosen chromosomes.",
         "plot_type": "bargraph",
         "pconfig": {"id": "mage_expression_gene_filter_plot", "title": "Expression gene filter", "ylab": "Genes"},
-        "categories": {"kept": {"name": "Kept"}, "low_expression": {"name": "Lowly expressed"},
-                       "other_chromosome": {"name": "Other chromosome"}},
+        "categories": {
+            "kept": {"name": "Kept"},
+            "low_expression": {"name": "Lowly expressed"},
+            "other_chromosome": {"name": "Other chromosome"},
+        },
         "data": {prefix: {"kept": int(report["kept"].sum()), "low_expression": low, "other_chromosome": other_chrom}},
     }
 
@@ -62,14 +73,24 @@ def main(argv=None) -> None:
     genes = gtf.genes(args.gtf)
     aligned = normalize.check_expression_inputs(counts, others, genes["chrom"], args.counts, args.gtf)
     result = normalize.expression_phenotypes(
-        counts, aligned[args.tpm], aligned.get(args.lengths), genes["chrom"],
-        min_counts=args.min_counts, min_tpm=args.min_tpm, min_sample_frac=args.min_sample_frac, chromosomes=args.chromosomes,
+        counts,
+        aligned[args.tpm],
+        aligned.get(args.lengths),
+        genes["chrom"],
+        min_counts=args.min_counts,
+        min_tpm=args.min_tpm,
+        min_sample_frac=args.min_sample_frac,
+        chromosomes=args.chromosomes,
     )
     if result.counts.empty:
         raise InputError(f"{args.counts}: no gene passes the expression filter and chromosome set ({args.chromosomes})")
     positions = gtf.tss_positions(genes.loc[result.counts.index])
-    for name, table in (("inverse_normal_tmm", result.inverse_normal_tmm), ("tmm", result.tmm), ("counts", result.counts),
-                        ("deseq2_log2", result.deseq2_log2)):
+    for name, table in (
+        ("inverse_normal_tmm", result.inverse_normal_tmm),
+        ("tmm", result.tmm),
+        ("counts", result.counts),
+        ("deseq2_log2", result.deseq2_log2),
+    ):
         io.write_phenotype_bed(positions, table, f"{args.prefix}.{name}.bed.gz")
     with io.atomic_path(f"{args.prefix}.gene_filter.tsv") as tmp:
         result.gene_report.to_csv(tmp, sep="\t", index_label="gene_id")

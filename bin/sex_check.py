@@ -54,7 +54,7 @@ def main(argv=None) -> None:
     results = check(tpm, samples, xist_ids, chry_ids, args.xist_min_tpm, args.chry_min_tpm)
 
     with atomic_open(args.out) as handle:
-        results.to_csv(handle, sep="\t", index=False, float_format="%.6g")
+        results.to_csv(handle, sep="\t", index=False, float_format="%.10g")
     with atomic_open(args.status) as handle:
         handle.write("sample\tstep\tstatus\treason\n")
         for row in results.itertuples():

@@ -13,8 +13,8 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import require_tool
 
+from conftest import require_tool
 from magelib import normalize
 from magelib.cli import InputError
 
@@ -101,7 +101,10 @@ def deseq2(tmp_path_factory):
     def read(name, what):
         return pd.read_csv(workdir / f"{name}.{what}.tsv", sep="\t", index_col=0 if what != "sf" else None).to_numpy()
 
-    return {name: (counts, lengths, {w: read(name, w) for w in ("sf", "plain_norm", "nf", "norm")}) for name, (counts, lengths) in cases.items()}
+    return {
+        name: (counts, lengths, {w: read(name, w) for w in ("sf", "plain_norm", "nf", "norm")})
+        for name, (counts, lengths) in cases.items()
+    }
 
 
 CASES = ["geuvadis", "test_world", "zeros_and_halves", "dominant"]
@@ -115,8 +118,9 @@ def test_normalization_factors_with_tximport_lengths_match_deseq2(deseq2, name):
     rounded = np.rint(counts.to_numpy())
     factors = normalize.deseq2_normalization_factors(rounded, lengths.to_numpy())
     np.testing.assert_allclose(factors, ref["nf"], rtol=1e-8)
-    np.testing.assert_allclose(normalize.deseq2_normalized_log(counts.to_numpy(), lengths.to_numpy()), np.log2(ref["norm"] + 1),
-                               rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(
+        normalize.deseq2_normalized_log(counts.to_numpy(), lengths.to_numpy()), np.log2(ref["norm"] + 1), rtol=1e-8, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -126,7 +130,9 @@ def test_size_factors_without_lengths_match_deseq2(deseq2, name):
     counts, _, ref = deseq2[name]
     rounded = np.rint(counts.to_numpy())
     np.testing.assert_allclose(normalize.deseq2_size_factors(rounded), ref["sf"].ravel(), rtol=1e-8)
-    np.testing.assert_allclose(normalize.deseq2_normalized_log(counts.to_numpy()), np.log2(ref["plain_norm"] + 1), rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(
+        normalize.deseq2_normalized_log(counts.to_numpy()), np.log2(ref["plain_norm"] + 1), rtol=1e-8, atol=1e-12
+    )
 
 
 def test_rounding_is_half_to_even_like_r():

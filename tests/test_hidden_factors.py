@@ -6,12 +6,12 @@ import json
 import os
 import subprocess
 
+import hidden_factors
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import require_tool
 
-import hidden_factors
+from conftest import require_tool
 from magelib import factors, io
 from magelib.cli import InputError, run
 
@@ -25,8 +25,10 @@ def planted(n_samples=120, n_genes=400, n_factors=3, seed=4):
 
 
 def write_bed(path, values, samples):
-    positions = pd.DataFrame({"chr": "chr1", "start": np.arange(values.shape[0]) * 10, "end": np.arange(values.shape[0]) * 10 + 1},
-                             index=[f"G{i:04d}" for i in range(values.shape[0])])
+    positions = pd.DataFrame(
+        {"chr": "chr1", "start": np.arange(values.shape[0]) * 10, "end": np.arange(values.shape[0]) * 10 + 1},
+        index=[f"G{i:04d}" for i in range(values.shape[0])],
+    )
     io.write_phenotype_bed(positions, pd.DataFrame(values, index=positions.index, columns=samples), path)
 
 
@@ -82,9 +84,12 @@ def test_pca_matches_r_prcomp(tmp_path):
     require_tool("Rscript")
     values, _ = planted(n_samples=30, n_genes=50)
     pd.DataFrame(values.T).to_csv(tmp_path / "x.tsv", sep="\t", index=False, float_format="%.17g")
-    script = ('x <- as.matrix(read.table("x.tsv", header = TRUE)); p <- prcomp(x, center = TRUE, scale. = TRUE); '
-              'write.table(format(p$x, digits = 17), "scores.tsv", sep = "\\t", quote = FALSE, row.names = FALSE); '
-              'write.table(format(p$sdev^2 / sum(p$sdev^2), digits = 17), "pve.tsv", quote = FALSE, row.names = FALSE, col.names = FALSE)')
+    script = (
+        'x <- as.matrix(read.table("x.tsv", header = TRUE)); p <- prcomp(x, center = TRUE, scale. = TRUE); '
+        'write.table(format(p$x, digits = 17), "scores.tsv", sep = "\\t", quote = FALSE, row.names = FALSE); '
+        "pve <- p$sdev^2 / sum(p$sdev^2); "
+        'write.table(format(pve, digits = 17), "pve.tsv", quote = FALSE, row.names = FALSE, col.names = FALSE)'
+    )
     proc = subprocess.run(["Rscript", "-e", script], cwd=tmp_path, capture_output=True, text=True)
     if proc.returncode and not os.environ.get("CI"):
         pytest.skip(f"R failed: {proc.stderr}")
@@ -148,8 +153,19 @@ def test_regressing_genotype_pcs_removes_them_from_the_factors(tmp_path, run_cli
     eigenvec = pd.DataFrame({"#IID": samples[::-1], "PC1": geno[::-1], "PC2": rng.normal(size=80)})  # listed in another order
     eigenvec.to_csv(tmp_path / "g.eigenvec", sep="\t", index=False)
     run_cli(tmp_path, "--phenotypes", "pheno.bed.gz", "--prefix", "raw", "--n-factors", "3")
-    run_cli(tmp_path, "--phenotypes", "pheno.bed.gz", "--prefix", "adj", "--n-factors", "3", "--genotype-pcs", "g.eigenvec",
-            "--regress-genotype-pcs", "1")
+    run_cli(
+        tmp_path,
+        "--phenotypes",
+        "pheno.bed.gz",
+        "--prefix",
+        "adj",
+        "--n-factors",
+        "3",
+        "--genotype-pcs",
+        "g.eigenvec",
+        "--regress-genotype-pcs",
+        "1",
+    )
     raw = pd.read_csv(tmp_path / "raw.hidden_factors.tsv", sep="\t", index_col=0).to_numpy()
     adjusted = pd.read_csv(tmp_path / "adj.hidden_factors.tsv", sep="\t", index_col=0).to_numpy()
     assert abs(np.corrcoef(raw[0], geno)[0, 1]) > 0.95

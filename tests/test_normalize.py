@@ -10,28 +10,34 @@ import gzip
 import subprocess
 from statistics import NormalDist
 
+import normalize_expression
 import numpy as np
 import pandas as pd
 import pytest
 
-import normalize_expression
 from magelib import normalize
 from magelib.cli import InputError, run
 
 # gene_id, chrom, start, end, strand: hand-placed so the BED order and TSS rule are known in advance.
 GENES = [
-    ("gA", "chr1", 1000, 2000, "+"),   # TSS 1000 -> BED 999-1000
-    ("gB", "chr1", 5000, 6000, "-"),   # TSS 6000 -> 5999-6000
-    ("gH", "chr1", 500, 700, "+"),     # TSS 500, first on chr1
+    ("gA", "chr1", 1000, 2000, "+"),  # TSS 1000 -> BED 999-1000
+    ("gB", "chr1", 5000, 6000, "-"),  # TSS 6000 -> 5999-6000
+    ("gH", "chr1", 500, 700, "+"),  # TSS 500, first on chr1
     ("gC", "chr2", 300, 900, "+"),
-    ("gG", "chr10", 50, 60, "+"),      # chr10 sorts after chr2
-    ("gD", "chrX", 100, 400, "-"),     # TSS 400
-    ("gE", "chrY", 10, 50, "+"),       # dropped by autosomes_x
-    ("gF", "chrM", 1, 30, "+"),        # dropped by autosomes_x
+    ("gG", "chr10", 50, 60, "+"),  # chr10 sorts after chr2
+    ("gD", "chrX", 100, 400, "-"),  # TSS 400
+    ("gE", "chrY", 10, 50, "+"),  # dropped by autosomes_x
+    ("gF", "chrM", 1, 30, "+"),  # dropped by autosomes_x
     ("gLow", "chr1", 8000, 9000, "+"),  # lowly expressed: dropped by the filter
 ]
-EXPECTED_ORDER = [("chr1", 499, "gH"), ("chr1", 999, "gA"), ("chr1", 5999, "gB"), ("chr2", 299, "gC"), ("chr10", 49, "gG"),
-                  ("chrX", 399, "gD")]
+EXPECTED_ORDER = [
+    ("chr1", 499, "gH"),
+    ("chr1", 999, "gA"),
+    ("chr1", 5999, "gB"),
+    ("chr2", 299, "gC"),
+    ("chr10", 49, "gG"),
+    ("chrX", 399, "gD"),
+]
 SAMPLES = ["S3", "S1", "S10", "S2", "S7", "S5", "S4", "S9", "S6", "S8"]
 
 
@@ -39,7 +45,9 @@ def write_gtf(path, genes=GENES):
     lines = ["##format: gtf"]
     for gene_id, chrom, start, end, strand in genes:
         lines.append(f'{chrom}\tTEST\tgene\t{start}\t{end}\t.\t{strand}\t.\tgene_id "{gene_id}"; gene_name "{gene_id}";')
-        lines.append(f'{chrom}\tTEST\ttranscript\t{start}\t{end}\t.\t{strand}\t.\tgene_id "{gene_id}"; transcript_id "{gene_id}.t";')
+        lines.append(
+            f'{chrom}\tTEST\ttranscript\t{start}\t{end}\t.\t{strand}\t.\tgene_id "{gene_id}"; transcript_id "{gene_id}.t";'
+        )
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -137,8 +145,11 @@ def test_inverse_normal_transform_closed_form_with_ties():
     values = np.array([[3.0, 1.0, 2.0, 2.0]])  # ranks 4, 1, 2.5, 2.5 out of N = 4
     expected = [NormalDist().inv_cdf(r / 5) for r in (4, 1, 2.5, 2.5)]
     np.testing.assert_allclose(normalize.inverse_normal_transform(values)[0], expected, rtol=1e-12)
-    np.testing.assert_allclose(normalize.inverse_normal_transform(np.array([[1.0, 2.0, 3.0]]))[0], [-0.6744897501960817, 0, 0.6744897501960817],
-                               atol=1e-15)
+    np.testing.assert_allclose(
+        normalize.inverse_normal_transform(np.array([[1.0, 2.0, 3.0]]))[0],
+        [-0.6744897501960817, 0, 0.6744897501960817],
+        atol=1e-15,
+    )
 
 
 def test_inverse_normal_transform_is_per_gene():
@@ -154,8 +165,12 @@ def test_script_help_and_error_exit(inputs):
     """As a script: --help works; bad input exits 1 with a one-line ERROR and no traceback."""
     proc = subprocess.run(["normalize_expression.py", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "--min-sample-frac" in proc.stdout
-    proc = subprocess.run(["normalize_expression.py", *ARGS[:-2], "--prefix", "out", "--min-counts", "1e9"], cwd=inputs, capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        ["normalize_expression.py", *ARGS[:-2], "--prefix", "out", "--min-counts", "1e9"],
+        cwd=inputs,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1 and proc.stderr.startswith("ERROR: ") and "Traceback" not in proc.stderr
 
 
@@ -171,7 +186,9 @@ def test_beds_rows_coordinates_and_sample_order(inputs, run_cli):
         assert (inputs / f"out.{name}.bed.gz.tbi").exists()
     raw = read_bed(inputs / "out.counts.bed.gz").set_index("phenotype_id").iloc[:, 3:]
     pd.testing.assert_frame_equal(raw, counts.loc[raw.index, raw.columns], check_names=False, rtol=1e-9)
-    region = subprocess.run(["tabix", str(inputs / "out.tmm.bed.gz"), "chr1:1000-1000"], capture_output=True, text=True, check=True)
+    region = subprocess.run(
+        ["tabix", str(inputs / "out.tmm.bed.gz"), "chr1:1000-1000"], capture_output=True, text=True, check=True
+    )
     assert [line.split("\t")[3] for line in region.stdout.splitlines()] == ["gA"]
 
 
@@ -187,7 +204,7 @@ def test_inverse_normal_rows_are_the_normal_scores(inputs, run_cli):
 
 
 def test_tmm_and_deseq2_use_all_genes_before_filtering(inputs, run_cli):
-    """Library sizes and factors include the genes the filter drops (MAGE §5 #8): the BED values match the all-gene computation."""
+    """Library sizes and factors include the genes the filter drops (MAGE §5 #8): BED values match the all-gene computation."""
     run_cli(inputs)
     counts, _, lengths = make_matrices()
     ordered = sorted(SAMPLES)
@@ -244,6 +261,7 @@ def set_value(gene, sample, value):
     def edit(table):
         table.loc[gene, sample] = value
         return table
+
     return edit
 
 
@@ -252,7 +270,11 @@ BAD_INPUTS = {
     "inf_tpm": ("tpm", set_value("gC", "S7", np.inf), "non-finite value inf at row 'gC', column 'S7'"),
     "negative_count": ("counts", set_value("gA", "S4", -1.0), "negative value -1.0 at gene 'gA', sample 'S4'"),
     "zero_length": ("lengths", set_value("gD", "S1", 0.0), "gene 'gD', sample 'S1' must be > 0"),
-    "gene_not_in_gtf": ("counts,tpm,lengths", lambda t: t.rename(index={"gC": "gNotInGtf"}), "gene 'gNotInGtf' is absent from the GTF"),
+    "gene_not_in_gtf": (
+        "counts,tpm,lengths",
+        lambda t: t.rename(index={"gC": "gNotInGtf"}),
+        "gene 'gNotInGtf' is absent from the GTF",
+    ),
     "duplicate_gene": ("counts", lambda t: t.rename(index={"gC": "gA"}), "duplicate feature ID 'gA'"),
     "tpm_missing_sample": ("tpm", lambda t: t.drop(columns="S5"), "sample 'S5' of counts.tsv is missing"),
     "empty_library": ("counts", lambda t: t.assign(S9=0.0), "sample 'S9' has no counts at all"),

@@ -12,8 +12,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import require_tool
 
+from conftest import require_tool
 from magelib import normalize
 
 R_SCRIPT = r"""
@@ -37,7 +37,9 @@ def adversarial_fixtures() -> dict[str, pd.DataFrame]:
     depth = rng.uniform(0.5, 2.0, size=samples)
 
     def frame(values):
-        return pd.DataFrame(values, index=[f"g{i}" for i in range(values.shape[0])], columns=[f"s{j}" for j in range(values.shape[1])])
+        return pd.DataFrame(
+            values, index=[f"g{i}" for i in range(values.shape[0])], columns=[f"s{j}" for j in range(values.shape[1])]
+        )
 
     poisson = rng.poisson(np.outer(base, depth)).astype(float)
     zeros = poisson.copy()

@@ -110,7 +110,7 @@ def beta_approximation(r_perm: np.ndarray, r_best: float, df0: float, num_var: i
     p_perm = pvalue_from_r(r_perm, true_df)
     shape1 = shape2 = 1.0
     mean = float(np.mean(p_perm))
-    if num_var > 1 and mean != 1.0 and len(p_perm) > 1:
+    if num_var > 1 and mean != 1.0 and len(p_perm) > 1 and np.var(p_perm) > 0:
         shape1, shape2 = moments(p_perm)
         if num_var > 10:
             shape1, shape2 = mle_beta(p_perm, shape1, shape2)

@@ -151,8 +151,10 @@ def check_collinearity(covariates: pd.DataFrame) -> None:
     n = covariates.shape[1]
     residual_df = n - 2 - len(covariates)
     if residual_df < 1:
-        raise InputError(f"{len(covariates)} covariates for {n} samples leave {residual_df} residual degrees of freedom; "
-                         f"use fewer PCs or known covariates")
+        raise InputError(
+            f"{len(covariates)} covariates for {n} samples leave {residual_df} residual degrees of freedom; "
+            f"use fewer PCs or known covariates"
+        )
     basis = np.ones((n, 1))
     names: list[str] = []
     for name, row in covariates.iterrows():
@@ -163,8 +165,10 @@ def check_collinearity(covariates: pd.DataFrame) -> None:
         if np.linalg.norm(residual) <= COLLINEAR_TOLERANCE * max(scale, 1.0):
             weights = coef[1:] * np.array([np.linalg.norm(basis[:, i + 1]) for i in range(len(names))])
             involved = [names[i] for i in np.flatnonzero(np.abs(weights) > 1e-6 * max(scale, 1.0))]
-            raise InputError(f"covariates are collinear: '{name}' is a linear combination of the intercept"
-                             f"{''.join(', ' + repr(i) for i in involved)}; remove one of them")
+            raise InputError(
+                f"covariates are collinear: '{name}' is a linear combination of the intercept"
+                f"{''.join(', ' + repr(i) for i in involved)}; remove one of them"
+            )
         basis = np.column_stack([basis, column])
         names.append(str(name))
 
@@ -181,8 +185,10 @@ def align(frame: pd.DataFrame, order: list[str], source: str) -> pd.DataFrame:
 def genotype_pc_rows(pcs: pd.DataFrame, order: list[str], k: int, source: str) -> pd.DataFrame:
     """Rows genotype_PC1..k (covariates x samples in ``order``) from an eigenvec table (individuals x PCs)."""
     if k > pcs.shape[1]:
-        raise InputError(f"{source}: {k} genotype PCs requested but only {pcs.shape[1]} computed "
-                         f"(plink2 computes at most N - 1 PCs for N samples)")
+        raise InputError(
+            f"{source}: {k} genotype PCs requested but only {pcs.shape[1]} computed "
+            f"(plink2 computes at most N - 1 PCs for N samples)"
+        )
     rows = align(pcs.iloc[:, :k].T, order, source)
     rows.index = [f"genotype_PC{i + 1}" for i in range(k)]
     return rows
@@ -200,12 +206,31 @@ def warn(message: str) -> None:
 
 
 # Colour-blind-safe (Okabe-Ito, then Tableau) colours, given to groups in sorted order.
-PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000",
-           "#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F", "#BAB0AC"]
+PALETTE = [
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#000000",
+    "#4E79A7",
+    "#F28E2B",
+    "#E15759",
+    "#76B7B2",
+    "#59A14F",
+    "#EDC948",
+    "#B07AA1",
+    "#FF9DA7",
+    "#9C755F",
+    "#BAB0AC",
+]
 
 
-def scatter_mqc(plot_id: str, section: str, description: str, points: pd.DataFrame, groups: pd.Series, xlab: str,
-                ylab: str) -> dict:
+def scatter_mqc(
+    plot_id: str, section: str, description: str, points: pd.DataFrame, groups: pd.Series, xlab: str, ylab: str
+) -> dict:
     """MultiQC custom-content scatter: ``points`` (samples x [x, y]) coloured by ``groups`` (missing = 'unknown')."""
     labels = groups.reindex(points.index).fillna("unknown").replace("", "unknown")
     colours = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(sorted(labels.unique()))}

@@ -80,8 +80,10 @@ class BujaEyuboglu:
 def buja_eyuboglu(x: np.ndarray, n_permutations: int, alpha: float, rng: np.random.Generator) -> BujaEyuboglu:
     """BE permutation test on a standardised samples x features matrix (see the module docstring for the rule)."""
     if (1 / (n_permutations + 1)) > alpha:
-        raise InputError(f"Buja-Eyuboglu: with {n_permutations} permutations no p-value can reach alpha = {alpha}; "
-                         f"use at least {int(np.ceil(1 / alpha - 1))} permutations")
+        raise InputError(
+            f"Buja-Eyuboglu: with {n_permutations} permutations no p-value can reach alpha = {alpha}; "
+            f"use at least {int(np.ceil(1 / alpha - 1))} permutations"
+        )
     d = n_components(x)
     pve = pve_spectrum(x)[:d]
     permuted = np.empty((n_permutations, d))

@@ -42,7 +42,13 @@ def expressed_genes(counts: np.ndarray, tpm: np.ndarray, min_counts: float, min_
     n_tpm = (tpm >= min_tpm).sum(axis=1)
     pass_counts = n_counts >= threshold
     pass_tpm = n_tpm >= threshold
-    return {"n_counts": n_counts, "n_tpm": n_tpm, "pass_counts": pass_counts, "pass_tpm": pass_tpm, "keep": pass_counts & pass_tpm}
+    return {
+        "n_counts": n_counts,
+        "n_tpm": n_tpm,
+        "pass_counts": pass_counts,
+        "pass_tpm": pass_tpm,
+        "keep": pass_counts & pass_tpm,
+    }
 
 
 def chromosome_allowed(chroms: pd.Series | list, which: str) -> np.ndarray:
@@ -74,8 +80,16 @@ def _upper_quartile(x: np.ndarray) -> np.ndarray:
     return np.where(high != low, (1 - h) * low + h * high, low)
 
 
-def _tmm_block(obs: np.ndarray, ref: np.ndarray, n_obs: np.ndarray, n_ref: float, logratio_trim: float, sum_trim: float,
-               do_weighting: bool, a_cutoff: float) -> np.ndarray:
+def _tmm_block(
+    obs: np.ndarray,
+    ref: np.ndarray,
+    n_obs: np.ndarray,
+    n_ref: float,
+    logratio_trim: float,
+    sum_trim: float,
+    do_weighting: bool,
+    a_cutoff: float,
+) -> np.ndarray:
     """edgeR ``.calcFactorTMM`` for a block of observed columns against one reference column (log2 scale result)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         ref_p = ref / n_ref
@@ -108,8 +122,9 @@ def _tmm_block(obs: np.ndarray, ref: np.ndarray, n_obs: np.ndarray, n_ref: float
     return np.where((n == 0) | (max_abs < 1e-6), 0.0, f)
 
 
-def tmm_factors(counts: np.ndarray, logratio_trim: float = 0.3, sum_trim: float = 0.05, do_weighting: bool = True,
-                a_cutoff: float = -1e10) -> np.ndarray:
+def tmm_factors(
+    counts: np.ndarray, logratio_trim: float = 0.3, sum_trim: float = 0.05, do_weighting: bool = True, a_cutoff: float = -1e10
+) -> np.ndarray:
     """TMM normalisation factors, exactly as edgeR ``calcNormFactors(counts, method = "TMM")``.
 
     Library sizes are the column sums; all-zero genes are dropped; the reference column is the one whose upper quartile
@@ -128,8 +143,9 @@ def tmm_factors(counts: np.ndarray, logratio_trim: float = 0.3, sum_trim: float 
     block = max(1, TMM_BLOCK_CELLS // x.shape[0])
     for start in range(0, n_samples, block):
         cols = slice(start, start + block)
-        log_f[cols] = _tmm_block(x[:, cols], x[:, ref], lib_size[cols], lib_size[ref], logratio_trim, sum_trim, do_weighting,
-                                 a_cutoff)
+        log_f[cols] = _tmm_block(
+            x[:, cols], x[:, ref], lib_size[cols], lib_size[ref], logratio_trim, sum_trim, do_weighting, a_cutoff
+        )
     f = 2.0**log_f
     return f / np.exp(np.mean(np.log(f)))
 
@@ -150,7 +166,9 @@ def deseq2_size_factors(counts: np.ndarray) -> np.ndarray:
     log_geo_means = log_counts.mean(axis=1)
     usable = np.isfinite(log_geo_means)
     if not usable.any():
-        raise InputError("DESeq2 size factors: every gene has a zero count in at least one sample, cannot compute geometric means")
+        raise InputError(
+            "DESeq2 size factors: every gene has a zero count in at least one sample, cannot compute geometric means"
+        )
     return np.exp(np.median(log_counts[usable] - log_geo_means[usable, None], axis=0))
 
 
@@ -200,8 +218,9 @@ class Phenotypes:
     tmm_report: pd.DataFrame
 
 
-def check_expression_inputs(counts: pd.DataFrame, others: dict[str, pd.DataFrame], gene_chroms: pd.Series, counts_name: str,
-                            gtf_name: str) -> dict[str, pd.DataFrame]:
+def check_expression_inputs(
+    counts: pd.DataFrame, others: dict[str, pd.DataFrame], gene_chroms: pd.Series, counts_name: str, gtf_name: str
+) -> dict[str, pd.DataFrame]:
     """Check values and IDs; return the other matrices reindexed to the counts' genes and samples (joined by ID)."""
     absent = counts.index.difference(gene_chroms.index, sort=False)
     if len(absent):
@@ -227,9 +246,16 @@ def check_expression_inputs(counts: pd.DataFrame, others: dict[str, pd.DataFrame
     return aligned
 
 
-def expression_phenotypes(counts: pd.DataFrame, tpm: pd.DataFrame, lengths: pd.DataFrame | None, gene_chroms: pd.Series,
-                          min_counts: float = 6, min_tpm: float = 0.1, min_sample_frac: float = 0.2,
-                          chromosomes: str = "autosomes_x") -> Phenotypes:
+def expression_phenotypes(
+    counts: pd.DataFrame,
+    tpm: pd.DataFrame,
+    lengths: pd.DataFrame | None,
+    gene_chroms: pd.Series,
+    min_counts: float = 6,
+    min_tpm: float = 0.1,
+    min_sample_frac: float = 0.2,
+    chromosomes: str = "autosomes_x",
+) -> Phenotypes:
     """MAGE's expression phenotypes (mage_methods §2.3 #4-8) from aligned genes x samples frames.
 
     TMM factors, library sizes and DESeq2 factors are computed on all genes (MAGE §5 #8); the expression filter and the
@@ -246,7 +272,9 @@ def expression_phenotypes(counts: pd.DataFrame, tpm: pd.DataFrame, lengths: pd.D
     lengths_values = None if lengths is None else lengths[samples].to_numpy(dtype=float)
     if lengths_values is not None and not (lengths_values > 0).all():
         i, j = np.argwhere(~(lengths_values > 0))[0]
-        raise InputError(f"gene lengths: length {lengths_values[i, j]} at gene '{counts.index[i]}', sample '{samples[j]}' must be > 0")
+        raise InputError(
+            f"gene lengths: length {lengths_values[i, j]} at gene '{counts.index[i]}', sample '{samples[j]}' must be > 0"
+        )
     factors = tmm_factors(values)
     tmm = tmm_cpm(values, factors)
     deseq = deseq2_normalized_log(values, lengths_values)
@@ -270,7 +298,9 @@ def expression_phenotypes(counts: pd.DataFrame, tpm: pd.DataFrame, lengths: pd.D
         index=counts.index,
     )
     lib_size = values.sum(axis=0)
-    tmm_report = pd.DataFrame({"lib_size": lib_size, "norm_factor": factors, "effective_lib_size": lib_size * factors}, index=samples)
+    tmm_report = pd.DataFrame(
+        {"lib_size": lib_size, "norm_factor": factors, "effective_lib_size": lib_size * factors}, index=samples
+    )
     return Phenotypes(
         counts=frame(values),
         tmm=tmm_kept,

@@ -93,7 +93,10 @@ def replicate_status(libraries: pd.DataFrame, focal: pd.DataFrame, read_pairs: p
         elif selection == "max_reads":
             status = "dropped"
             fewer, most = read_pairs.get(library), read_pairs.get(chosen)
-            reason = f"replicate of {individual}, fewer reads ({fewer} < {most} read pairs in {chosen})"
+            if fewer < most:
+                reason = f"replicate of {individual}, fewer reads ({fewer} < {most} read pairs in {chosen})"
+            else:
+                reason = f"replicate of {individual}, as many reads as {chosen} ({most}), which comes first in the sample table"
         else:
             status, reason = "dropped", f"replicate of {individual}, {chosen} comes first in the sample table"
         rows.append({"sample": library, "step": "replicates", "status": status, "reason": reason})

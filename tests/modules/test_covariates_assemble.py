@@ -5,14 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from nftools.render import render_process
 
 from magelib import io
+from nftools.render import render_process
 
 MODULE = "modules/local/covariates/assemble/main.nf"
 EXT = {"prefix": "expression", "args": "--n-genotype-pcs 2 --known-covariates 'sex,batch'"}
-INPUTS = {"meta": {"id": "expression"}, "bed": "pheno.bed.gz", "tbi": "pheno.bed.gz.tbi", "genotype_pcs": "g.eigenvec",
-          "hidden_factors": "factors.tsv", "samples": "samples.tsv", "focal": "focal.tsv"}
+INPUTS = {
+    "meta": {"id": "expression"},
+    "bed": "pheno.bed.gz",
+    "tbi": "pheno.bed.gz.tbi",
+    "genotype_pcs": "g.eigenvec",
+    "hidden_factors": "factors.tsv",
+    "samples": "samples.tsv",
+    "focal": "focal.tsv",
+}
 IDS = [f"NA{i:03d}" for i in range(40)]
 
 
@@ -20,16 +27,26 @@ IDS = [f"NA{i:03d}" for i in range(40)]
 def workdir(tmp_path):
     rng = np.random.default_rng(3)
     positions = pd.DataFrame({"chr": "chr2", "start": [5, 50], "end": [6, 51]}, index=["G1", "G2"])
-    io.write_phenotype_bed(positions, pd.DataFrame(rng.normal(size=(2, 40)), index=positions.index, columns=IDS), tmp_path / "pheno.bed.gz")
+    io.write_phenotype_bed(
+        positions, pd.DataFrame(rng.normal(size=(2, 40)), index=positions.index, columns=IDS), tmp_path / "pheno.bed.gz"
+    )
     pcs = pd.DataFrame(rng.normal(size=(40, 3)), index=IDS, columns=["PC1", "PC2", "PC3"])
     order = rng.permutation(IDS)
     pcs.loc[order].reset_index(names="#IID").to_csv(tmp_path / "g.eigenvec", sep="\t", index=False)
     pd.DataFrame(rng.normal(size=(2, 40)), index=["expression_PC1", "expression_PC2"], columns=rng.permutation(IDS)).to_csv(
-        tmp_path / "factors.tsv", sep="\t", index_label="id")
+        tmp_path / "factors.tsv", sep="\t", index_label="id"
+    )
     sex = dict(zip(IDS, rng.choice(["female", "male"], 40), strict=True))
     order = rng.permutation(IDS)
-    pd.DataFrame({"sample": [f"L{i}" for i in order], "individual": order, "population": "YRI", "sex": [sex[i] for i in order],
-                  "batch": [str(1 + int(i[2:]) % 3) for i in order]}).to_csv(tmp_path / "samples.tsv", sep="\t", index=False)
+    pd.DataFrame(
+        {
+            "sample": [f"L{i}" for i in order],
+            "individual": order,
+            "population": "YRI",
+            "sex": [sex[i] for i in order],
+            "batch": [str(1 + int(i[2:]) % 3) for i in order],
+        }
+    ).to_csv(tmp_path / "samples.tsv", sep="\t", index=False)
     order = rng.permutation(IDS)
     pd.DataFrame({"individual": order, "library": [f"L{i}" for i in order]}).to_csv(tmp_path / "focal.tsv", sep="\t", index=False)
     return tmp_path, pcs, sex

@@ -6,23 +6,32 @@ import json
 
 import numpy as np
 import pandas as pd
-from nftools.render import render_process
 
 from magelib import io
+from nftools.render import render_process
 
 MODULE = "modules/local/covariates/hiddenfactors/main.nf"
 EXT = {"prefix": "expression", "args": "--n-factors auto --max-factors 10 --seed 1"}
-INPUTS = {"meta": {"id": "expression"}, "bed": "pheno.bed.gz", "tbi": "pheno.bed.gz.tbi", "genotype_pcs": [], "samples": "samples.tsv"}
+INPUTS = {
+    "meta": {"id": "expression"},
+    "bed": "pheno.bed.gz",
+    "tbi": "pheno.bed.gz.tbi",
+    "genotype_pcs": [],
+    "samples": "samples.tsv",
+}
 
 
 def test_script_finds_the_planted_factors(tmp_path):
     rng = np.random.default_rng(1)
     samples = [f"NA{i:03d}" for i in range(50)]
     values = rng.normal(size=(150, 2)) @ rng.normal(size=(2, 50)) * 1.5 + rng.normal(size=(150, 50))
-    positions = pd.DataFrame({"chr": "chr1", "start": np.arange(150), "end": np.arange(150) + 1}, index=[f"G{i}" for i in range(150)])
+    positions = pd.DataFrame(
+        {"chr": "chr1", "start": np.arange(150), "end": np.arange(150) + 1}, index=[f"G{i}" for i in range(150)]
+    )
     io.write_phenotype_bed(positions, pd.DataFrame(values, index=positions.index, columns=samples), tmp_path / "pheno.bed.gz")
     pd.DataFrame({"sample": samples, "individual": samples, "continental_group": ["AFR", "EUR"] * 25}).to_csv(
-        tmp_path / "samples.tsv", sep="\t", index=False)
+        tmp_path / "samples.tsv", sep="\t", index=False
+    )
     rendered = render_process(MODULE, inputs=INPUTS, ext=EXT, cpus=1)
     rendered.run(tmp_path)
     rendered.check_outputs(tmp_path)

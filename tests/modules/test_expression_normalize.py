@@ -7,12 +7,19 @@ import gzip
 import numpy as np
 import pandas as pd
 import pytest
+
 from nftools.render import render_process
 
 MODULE = "modules/local/expression/normalize/main.nf"
 EXT = {"prefix": "expression", "args": "--min-counts 6 --min-tpm 0.1 --min-sample-frac 0.2 --chromosomes autosomes_x"}
-GENES = [("gA", "chr1", 1000, 2000, "+"), ("gB", "chr1", 5000, 6000, "-"), ("gC", "chr2", 300, 900, "+"), ("gX", "chrX", 100, 400, "-"),
-         ("gY", "chrY", 10, 50, "+"), ("gLow", "chr2", 8000, 9000, "+")]
+GENES = [
+    ("gA", "chr1", 1000, 2000, "+"),
+    ("gB", "chr1", 5000, 6000, "-"),
+    ("gC", "chr2", 300, 900, "+"),
+    ("gX", "chrX", 100, 400, "-"),
+    ("gY", "chrY", 10, 50, "+"),
+    ("gLow", "chr2", 8000, 9000, "+"),
+]
 SAMPLES = ["NA3", "NA1", "NA2", "NA5", "NA4", "NA6"]
 
 
@@ -20,7 +27,9 @@ SAMPLES = ["NA3", "NA1", "NA2", "NA5", "NA4", "NA6"]
 def workdir(tmp_path):
     rng = np.random.default_rng(0)
     ids = [g[0] for g in GENES]
-    counts = np.outer(rng.uniform(50, 500, len(ids)), rng.uniform(0.5, 2, len(SAMPLES))) + rng.uniform(0, 1, (len(ids), len(SAMPLES)))
+    counts = np.outer(rng.uniform(50, 500, len(ids)), rng.uniform(0.5, 2, len(SAMPLES))) + rng.uniform(
+        0, 1, (len(ids), len(SAMPLES))
+    )
     counts[ids.index("gLow")] = 0.5
     lengths = np.outer(rng.uniform(500, 3000, len(ids)), np.ones(len(SAMPLES)))
     tpm = counts / lengths / (counts / lengths).sum(axis=0) * 1e6

@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+
 from conftest import require_tool
 from nftools.render import render_process
 
@@ -27,8 +28,11 @@ def make_pgen(test_world, workdir, keep: list[str]):
     for name in ("genotypes.vcf.gz", "genotypes.vcf.gz.tbi"):
         os.symlink(test_world / "genotypes" / name, workdir / name)
     (workdir / "keep.txt").write_text("\n".join(keep) + "\n")
-    rendered = render_process(VCF2PGEN, inputs={"meta": META, "vcf": "genotypes.vcf.gz", "tbi": "genotypes.vcf.gz.tbi", "keep": "keep.txt"},
-                              ext={"prefix": "genotype_pca", "args": "--max-alleles 2 --snps-only --autosome --maf 0.01"})
+    rendered = render_process(
+        VCF2PGEN,
+        inputs={"meta": META, "vcf": "genotypes.vcf.gz", "tbi": "genotypes.vcf.gz.tbi", "keep": "keep.txt"},
+        ext={"prefix": "genotype_pca", "args": "--max-alleles 2 --snps-only --autosome --maf 0.01"},
+    )
     proc = rendered.run(workdir, check=False)
     if proc.returncode == 0:
         rendered.check_outputs(workdir)
@@ -50,7 +54,9 @@ def test_pruned_pca_separates_populations(test_world, tmp_path):
     pruned.check_outputs(tmp_path)
     kept = (tmp_path / "genotype_pca.prune.in").read_text().split()
     assert 0 < len(kept) < len((tmp_path / "genotype_pca.pvar").read_text().splitlines())
-    pca = render_process(PCA, inputs={**PGEN, "extract": "genotype_pca.prune.in"}, ext={"prefix": "genotype_pca", "n_pcs": 20, "args": "--seed 1"})
+    pca = render_process(
+        PCA, inputs={**PGEN, "extract": "genotype_pca.prune.in"}, ext={"prefix": "genotype_pca", "n_pcs": 20, "args": "--seed 1"}
+    )
     pca.run(tmp_path)
     pca.check_outputs(tmp_path)
     eigenvec = pd.read_csv(tmp_path / "genotype_pca.eigenvec", sep="\t", index_col=0)
