@@ -67,7 +67,7 @@ def main(argv=None) -> None:
     p.add_argument("--min-allele-fraction", type=float, default=0.05, help="fraction of the depth needed to call an allele seen")
     p.add_argument("--min-concordance", type=float, default=0.9, help="best concordance below this: verdict unknown")
     p.add_argument("--min-sites", type=int, default=30, help="fewer informative sites: verdict ambiguous")
-    p.add_argument("--alpha", type=float, default=1e-3, help="sign-test level separating two individuals")
+    p.add_argument("--alpha", type=float, default=0.01, help="sign-test level separating two individuals")
     p.add_argument("--top", type=int, default=3, help="candidates per library kept in the concordance matrix")
     p.add_argument("--heatmap-libraries", type=int, default=40, help="libraries in the MultiQC heatmap (non-ok first)")
     p.add_argument("--outdir", type=Path, default=Path("."), help="output directory")

@@ -290,7 +290,11 @@ def test_world_chain_separates_populations_and_aligns_by_id(test_world, tmp_path
         ["--pfile", "g", "--extract", "g.prune.in", "--pca", "20", "--seed", "1", "--out", "g"],
     ):
         subprocess.run(["plink2", "--threads", "1", *args], cwd=tmp_path, check=True, capture_output=True)
-    run_cli(tmp_path, main=hidden_factors.main, base=["--phenotypes", "expr.inverse_normal_tmm.bed.gz", "--prefix", "expr"])
+    run_cli(
+        tmp_path,
+        main=hidden_factors.main,
+        base=["--phenotypes", "expr.inverse_normal_tmm.bed.gz", "--samples", "samples.tsv", "--prefix", "expr"],
+    )
     run_cli(
         tmp_path,
         "--known-covariates",

@@ -424,17 +424,19 @@ def test_na12878_against_the_1000_genomes_panel(repo, shared_data, tmp_path):
     matrix = pd.read_csv(tmp_path / "out" / "genotype_concordance_matrix.tsv", sep="\t", index_col="sample")
     panel = read_panel(tmp_path / "panel.parquet")
     assert len(panel.individuals) == 3202
-    parents_tie = all(row["best_concordance"] == read_concordance(tmp_path, panel, parent) for parent in ("NA12891", "NA12892"))
-    if parents_tie or row["n_tied_best"] > 1:
-        assert row["verdict"] == "ambiguous"
-        assert f"{row['labelled_sites']} " in row["reason"] or f"only {row['n_sites']}" in row["reason"]
-        assert f"{row['n_tied_best']} individuals share the best concordance" in row["reason"]
+    # On so few sites many individuals, her parents among them, explain the reads as well: the output says so
+    assert row["verdict"] == "ambiguous" and row["n_tied_best"] > 1
+    assert f"only {min(row['n_sites'], row['labelled_sites'])} informative sites" in row["reason"]
+    assert f"{row['n_tied_best']} individuals share the best concordance" in row["reason"]
+    # The tie count, recomputed one individual at a time from the pileup (here NA12892 ties; NA12891 misses one site)
+    _, ref, alt = read_allele_counts(work / "GM12878.allele_counts.tsv.gz", panel)
+    states = allele_states(ref, alt, 5, 2, 0.05)
+    recomputed = pd.Series({name: concordance_with(states, panel, name) for name in panel.individuals})
+    assert row["n_tied_best"] == (recomputed == row["best_concordance"]).sum()
     assert "NA12878" in matrix.columns
 
 
-def read_concordance(tmp_path, panel, individual):
-    """Concordance of the one library with `individual`, recomputed from the pileup (independent of the CLI)."""
-    _, ref, alt = read_allele_counts(next((tmp_path / "work").glob("*.allele_counts.tsv.gz")), panel)
-    states = allele_states(ref, alt, 5, 2, 0.05)
+def concordance_with(states, panel, individual):
+    """Concordance of one library with `individual`, recomputed site by site from its allele states."""
     cons, counted = site_consistency(states, panel.genotypes[:, panel.individuals.index(individual)])
     return cons.sum() / counted.sum() if counted.sum() else float("nan")

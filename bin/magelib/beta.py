@@ -32,6 +32,8 @@ def moments(p: np.ndarray) -> tuple[float, float]:
     """Method-of-moments Beta shapes (FastQTL: variance with N - 1)."""
     mean = float(np.mean(p))
     var = float(np.var(p, ddof=1))
+    if not var > 0:
+        return float("nan"), float("nan")
     shape1 = mean * (mean * (1 - mean) / var - 1)
     return shape1, shape1 * (1 / mean - 1)
 
@@ -83,7 +85,10 @@ def mle_beta(p: np.ndarray, shape1: float, shape2: float) -> tuple[float, float]
         grad = np.array([s1 - n * (digamma(a) - dab), s2 - n * (digamma(b) - dab)])
         tab = polygamma(1, a + b)
         hess = -n * np.array([[polygamma(1, a) - tab, -tab], [-tab, polygamma(1, b) - tab]])
-        step = np.linalg.solve(hess, -grad)
+        try:
+            step = np.linalg.solve(hess, -grad)
+        except np.linalg.LinAlgError:
+            break
         scale = 1.0
         while scale > 1e-12:
             na, nb = a + scale * step[0], b + scale * step[1]
@@ -105,12 +110,12 @@ def beta_approximation(r_perm: np.ndarray, r_best: float, df0: float, num_var: i
     """true_df, beta shapes, pval_true_df and pval_beta for one phenotype (FastQTL analysisPermutation)."""
     r_perm = np.asarray(r_perm, dtype=float)
     true_df = float(df0)
-    if len(r_perm) > 1 and np.var(r_perm) != 0:
+    if len(r_perm) > 1 and np.ptp(r_perm) > 0:
         true_df = learn_df(r_perm, df0)
     p_perm = pvalue_from_r(r_perm, true_df)
     shape1 = shape2 = 1.0
     mean = float(np.mean(p_perm))
-    if num_var > 1 and mean != 1.0 and len(p_perm) > 1 and np.var(p_perm) > 0:
+    if num_var > 1 and mean != 1.0 and len(p_perm) > 1 and np.ptp(p_perm) > 0:
         shape1, shape2 = moments(p_perm)
         if num_var > 10:
             shape1, shape2 = mle_beta(p_perm, shape1, shape2)

@@ -518,7 +518,10 @@ def _verdict(
         )
     if p < rules.alpha:
         return "ok", f"matches {labelled} (concordance {best_conc:.3f} over {sites} sites); against the runner-up: {separation}"
-    return "ambiguous", f"{labelled} is the best match but ties with {other} over {sites} sites ({separation})" + _ties(row)
+    return (
+        "ambiguous",
+        f"{labelled} is the best match but not clearly apart from {other} over {sites} sites ({separation})" + _ties(row),
+    )
 
 
 def _ties(row: dict) -> str:

@@ -22,12 +22,11 @@ process CISQTL_FDR {
     script:
     def args = task.ext.args ?: ''
     def group_arg = groups ? "--groups ${groups}" : ''
-    def nominal_arg = nominal ? "--nominal ${nominal}" : ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
     qtl_fdr.py \\
         --permutation ${tables} \\
-        ${nominal_arg} \\
+        --nominal ${nominal} \\
         ${group_arg} \\
         --out ${prefix} \\
         ${args}
