@@ -187,7 +187,7 @@ def agreement(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
     return {
         "spearman": ss.spearmanr(la, lb)[0],
         "max_dlog10_resolved": float(delta[mean <= 10].max()),
-        "max_dlog10_relative": float((delta / mean).max()),
+        "max_dlog10_relative": float((delta / mean)[mean > 10].max()) if (mean > 10).any() else 0.0,
         "true_df_r": float(np.corrcoef(a.loc[common, "true_df"], b.loc[common, "true_df"])[0, 1]),
         "shape2_r": float(np.corrcoef(a.loc[common, "beta_shape2"], b.loc[common, "beta_shape2"])[0, 1]),
         "true_df_mean_ratio": float(a.loc[common, "true_df"].mean() / b.loc[common, "true_df"].mean()),

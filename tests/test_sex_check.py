@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import sex_check
 
+from conftest import require_tool
 from magelib.cli import run
 
 GTF = "\n".join(
@@ -184,3 +185,17 @@ def test_world_matches_truth(test_world, tmp_path):
     point = plot["data"][planted[0]]
     assert point["x"] == pytest.approx(out.at[planted[0], "xist_log2tpm"], rel=1e-6) and point["color"] == "#4393c3"
     assert np.isfinite([p["y"] for p in plot["data"].values()]).all()
+
+
+def test_multiqc_reads_the_scatter(tmp_path):
+    require_tool("multiqc")
+    tpm = {"F": {"G1": 1, "G2": 60, "G3": 0, "G4": 0, "G5": 0}, "M": {"G1": 1, "G2": 0, "G3": 40, "G4": 0, "G5": 0}}
+    write_inputs(tmp_path, tpm, {"F": "female", "M": "female"})
+    assert run_cli(tmp_path) == 0
+    (tmp_path / "mqc").mkdir()
+    (tmp_path / "sex_check_mqc.json").rename(tmp_path / "mqc" / "sex_check_mqc.json")
+    proc = subprocess.run(
+        ["multiqc", "-f", "--no-data-dir", "-o", str(tmp_path / "report"), str(tmp_path / "mqc")], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "mage_sex_check: Found 2 samples (PlotType.SCATTER)" in proc.stdout + proc.stderr

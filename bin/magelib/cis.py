@@ -40,7 +40,7 @@ from .io import align_samples, check_unique, read_covariates
 
 BIN_BP = 250_000  # genotypes are loaded and residualised in fixed bins of this many bp
 PERM_BLOCK = 1000  # shuffles per GEMM block
-MAX_BLOCK_COLUMNS = 16384  # grouped mode: phenotypes x shuffles per GEMM block
+MAX_BLOCK_COLUMNS = 4096  # grouped mode: phenotypes x shuffles per GEMM block (bounds its memory)
 QR_TOLERANCE = 1e-7  # FastQTL / R rank tolerance
 FIXED_BED_NAMES = {"length", "strand", "gid", "pid", "score", "group", "group_id", "gene_id", "gene", "name"}
 

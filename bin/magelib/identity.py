@@ -265,7 +265,7 @@ def _query(vcf, region: str) -> list:
 
 
 def read_allele_counts(
-    path: str | os.PathLike, panel: Panel, site_index: dict | None = None
+    path: str | os.PathLike, panel: Panel, site_index: pd.MultiIndex | None = None
 ) -> tuple[str, np.ndarray, np.ndarray]:
     """Read one library's ``<lib>.allele_counts.tsv.gz`` (first line ``#library<TAB><id>``, then
     chrom, pos, ref, alt, AD as written by ``bcftools query -f '%CHROM\\t%POS\\t%REF\\t%ALT\\t[%AD]\\n'``).
@@ -302,7 +302,7 @@ def read_allele_counts(
     if table["pos"].dtype.kind not in "iu":
         raise InputError(f"{path}: column 2 (pos) is not an integer on every line")
     index = site_index if site_index is not None else panel_site_index(panel)
-    rows = np.array([index.get((c, p), -1) for c, p in zip(table["chrom"], table["pos"], strict=True)], dtype=np.int64)
+    rows = index.get_indexer(pd.MultiIndex.from_arrays([table["chrom"], table["pos"]]))
     keep = rows >= 0
     table, rows = table[keep], rows[keep]
     if table.empty:
@@ -331,8 +331,9 @@ def read_allele_counts(
     return library, ref_counts, alt_counts
 
 
-def panel_site_index(panel: Panel) -> dict:
-    return {(c, int(p)): i for i, (c, p) in enumerate(zip(panel.chrom, panel.pos, strict=True))}
+def panel_site_index(panel: Panel) -> pd.MultiIndex:
+    """(chrom, pos) of every panel site, for vectorised lookups of pileup rows."""
+    return pd.MultiIndex.from_arrays([panel.chrom.astype(str), panel.pos])
 
 
 def allele_states(
@@ -354,7 +355,7 @@ def allele_states(
 # Concordance of every library with every individual
 
 
-def concordance_counts(states: np.ndarray, genotypes: np.ndarray, chunk: int = 20000) -> tuple[np.ndarray, np.ndarray]:
+def concordance_counts(states: np.ndarray, genotypes: np.ndarray, chunk: int = 4000) -> tuple[np.ndarray, np.ndarray]:
     """(consistent, counted), each libraries x individuals, for states (sites x libraries) and genotypes
     (sites x individuals). Indicator matrices are multiplied in float32 (exact for counts below 2**24)."""
     n_sites = states.shape[0]
