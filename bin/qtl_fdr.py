@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 
 import pandas as pd
+
 from magelib import cis
 from magelib.cli import InputError, parser, run
 from magelib.qvalue import annotate

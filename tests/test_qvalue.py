@@ -13,6 +13,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+
 from conftest import require_tool
 from magelib.cli import InputError
 from magelib.qvalue import bh, nominal_thresholds, qvalue, smooth_spline_df
@@ -137,7 +138,7 @@ def test_gtex_thresholds_match_r_qbeta(tmp_path):
     shape2 = np.array([500.0, 800.0, 1200.0, 300.0, 650.0, 900.0, 40.0])
     thresholds, p_t = nominal_thresholds(pval_beta, qval, shape1, shape2, 0.05)
     assert p_t == pytest.approx((0.03 + 0.2) / 2)
-    expected = r_eval(f"qbeta({p_t!r}, c({','.join(map(str, shape1))}), c({','.join(map(str, shape2))}))", tmp_path)
+    expected = r_eval(f"qbeta({float(p_t)!r}, c({','.join(map(str, shape1))}), c({','.join(map(str, shape2))}))", tmp_path)
     np.testing.assert_allclose(thresholds, expected, rtol=1e-10)
     none, p_none = nominal_thresholds(pval_beta, np.ones(7), shape1, shape2, 0.05)
     assert np.isnan(p_none) and np.isnan(none).all()

@@ -89,7 +89,9 @@ workflow MAGE {
             FASTQ_QC_QUANT_SALMON.out.reads,
             ch_fasta,
             ch_gtf,
-            ch_star_index
+            ch_star_index,
+            ch_vcf,
+            params.star_wasp
         )
         ch_bam           = FASTQ_ALIGN_STAR.out.bam
         ch_multiqc_files = ch_multiqc_files.mix(FASTQ_ALIGN_STAR.out.multiqc_files)

@@ -569,7 +569,7 @@ def permutation_row(
     return row
 
 
-def _columns(grouped: bool) -> list[str]:
+def table_columns(grouped: bool) -> list[str]:
     return PERMUTATION_COLUMNS + (GROUP_COLUMNS if grouped else []) + EXTRA_COLUMNS
 
 
@@ -577,16 +577,17 @@ def map_permutations(problem: Problem) -> pd.DataFrame:
     """Permutation pass over the chunk: one row per phenotype (or group)."""
     settings = problem.settings
     shuffles = permutation_matrix(len(problem.samples), settings.permutations[-1], settings.seed)
-    rows = []
+    rows, progress = [], Progress(problem.n_units)
     for i, unit in enumerate(problem.units(), 1):
         window = problem.cis_window(unit, int(unit.tss[0]))
         rows.append(permutation_row(problem, unit, window, problem.residualiser, problem.df, shuffles))
-        _progress(i, problem.n_units)
-    return pd.DataFrame(rows, columns=_columns(problem.groups is not None))
+        progress(i)
+    return pd.DataFrame(rows, columns=table_columns(problem.groups is not None))
 
 
 def map_nominal(problem: Problem) -> Iterator[tuple[str, pd.DataFrame]]:
     """Nominal pass: yields (chromosome, all cis pairs of one phenotype)."""
+    progress = Progress(problem.n_units)
     for i, unit in enumerate(problem.units(), 1):
         for j, pid in enumerate(unit.ids):
             anchor = int(unit.tss[j])
@@ -612,17 +613,20 @@ def map_nominal(problem: Problem) -> Iterator[tuple[str, pd.DataFrame]]:
                     }
                 ),
             )
-        _progress(i, problem.n_units)
+        progress(i)
 
 
-_last_report = [0.0]
+class Progress:
+    """Logs 'i/total units done' at most every 30 s, and at the end."""
 
+    def __init__(self, total: int):
+        self.total, self.last = total, time.monotonic()
 
-def _progress(i: int, total: int) -> None:
-    now = time.monotonic()
-    if i == total or now - _last_report[0] > 30:
-        _last_report[0] = now
-        log(f"{i}/{total} units done")
+    def __call__(self, i: int) -> None:
+        now = time.monotonic()
+        if i == self.total or now - self.last > 30:
+            self.last = now
+            log(f"{i}/{self.total} units done")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -789,27 +793,27 @@ def nominal_log_histogram(nominal_files: list[str]) -> np.ndarray:
     return counts
 
 
-def qq_points(logp_sorted_desc: np.ndarray, n_points: int = 400) -> dict:
-    """Thinned QQ points {expected -log10 p: observed -log10 p} from observed values sorted largest first."""
+def qq_points(logp_sorted_desc: np.ndarray, n_points: int = 400) -> list[list[float]]:
+    """Thinned QQ points [expected -log10 p, observed -log10 p] from observed values sorted largest first."""
     n = len(logp_sorted_desc)
     if n == 0:
-        return {}
+        return []
     ranks = np.unique(np.round(np.geomspace(1, n, n_points)).astype(int)) - 1
     expected = -np.log10((ranks + 0.5) / n)
-    return {round(float(e), 4): round(float(o), 4) for e, o in zip(expected, logp_sorted_desc[ranks], strict=True)}
+    return [[round(float(e), 4), round(float(o), 4)] for e, o in zip(expected, logp_sorted_desc[ranks], strict=True)]
 
 
-def qq_from_histogram(counts: np.ndarray, n_points: int = 400) -> dict:
+def qq_from_histogram(counts: np.ndarray, n_points: int = 400) -> list[list[float]]:
     """QQ points from a -log10 p histogram (bin midpoints as observed values)."""
     n = int(counts.sum())
     if n == 0:
-        return {}
+        return []
     mids = (QQ_BINS[:-1] + QQ_BINS[1:]) / 2
     cumulative = np.cumsum(counts[::-1])  # number of pairs at or above each bin, largest -log10 p first
     ranks = np.unique(np.round(np.geomspace(1, n, n_points)).astype(int))
     observed = mids[::-1][np.searchsorted(cumulative, ranks)]
     expected = -np.log10((ranks - 0.5) / n)
-    return {round(float(e), 4): round(float(o), 4) for e, o in zip(expected, observed, strict=True)}
+    return [[round(float(e), 4), round(float(o), 4)] for e, o in zip(expected, observed, strict=True)]
 
 
 def write_multiqc(

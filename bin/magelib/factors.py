@@ -56,15 +56,21 @@ def n_components(x: np.ndarray) -> int:
 def pca_scores(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Scores (samples x k, as prcomp's ``x``) and PVE of all PCs of a centred samples x features matrix.
 
-    Signs are fixed so that each PC's largest absolute score is positive, so results do not depend on the LAPACK build.
+    Uses the eigendecomposition of the smaller cross-product (samples x samples for expression data), much cheaper than
+    an SVD of the full matrix; signs are fixed so that each PC's largest absolute score is positive.
     """
-    u, s, _ = np.linalg.svd(x, full_matrices=False)
-    scores = u[:, :k] * s[:k]
+    if x.shape[0] <= x.shape[1]:
+        eigenvalues, vectors = np.linalg.eigh(x @ x.T)
+        eigenvalues, vectors = np.clip(eigenvalues[::-1], 0, None), vectors[:, ::-1]
+        scores = vectors[:, :k] * np.sqrt(eigenvalues[:k])
+    else:
+        eigenvalues, vectors = np.linalg.eigh(x.T @ x)
+        eigenvalues, vectors = np.clip(eigenvalues[::-1], 0, None), vectors[:, ::-1]
+        scores = x @ vectors[:, :k]
     if k:
         pivot = scores[np.argmax(np.abs(scores), axis=0), np.arange(k)]
         scores = scores * np.where(pivot < 0, -1.0, 1.0)
-    variance = s**2
-    return scores, variance / variance.sum()
+    return scores, eigenvalues / eigenvalues.sum()
 
 
 @dataclass

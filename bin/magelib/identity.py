@@ -366,13 +366,12 @@ def concordance_counts(states: np.ndarray, genotypes: np.ndarray, chunk: int = 4
     for start in range(0, n_sites, chunk):
         s = states[start : start + chunk]
         g = genotypes[start : start + chunk]
-        both, ref_only, alt_only = (s == BOTH), (s == REF_ONLY), (s == ALT_ONLY)
-        het, hom_ref, hom_alt = (g == 1), (g == 0), (g == 2)
-        single = (ref_only | alt_only).astype(np.float32)
-        lib = np.concatenate([both, ref_only, alt_only]).astype(np.float32)
-        ind = np.concatenate([het, hom_ref, hom_alt]).astype(np.float32)
-        consistent += lib.T @ ind
-        counted += both.astype(np.float32).T @ (g >= 0).astype(np.float32) + single.T @ (hom_ref | hom_alt).astype(np.float32)
+        both, ref_only, alt_only = ((s == state).astype(np.float32) for state in (BOTH, REF_ONLY, ALT_ONLY))
+        het, hom_ref, hom_alt = ((g == dosage).astype(np.float32) for dosage in (1, 0, 2))
+        both_het = both.T @ het
+        # consistent = both.het + ref.homref + alt.homalt; counted = both.het + (any state).(any homozygote)
+        consistent += both_het + np.concatenate([ref_only, alt_only]).T @ np.concatenate([hom_ref, hom_alt])
+        counted += both_het + (both + ref_only + alt_only).T @ (hom_ref + hom_alt)
     return consistent.round().astype(np.int64), counted.round().astype(np.int64)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .cis import GenotypeWindow, Problem, Unit, _columns, _progress, permutation_matrix, permutation_row, unit_rows
+from .cis import GenotypeWindow, Problem, Progress, Unit, permutation_matrix, permutation_row, table_columns, unit_rows
 from .cli import InputError
 
 MAX_SIGNALS = 10
@@ -36,19 +36,19 @@ def map_independent(problem: Problem, table: pd.DataFrame, fdr: float) -> pd.Dat
         raise InputError("the permutation table given to independent mode has no 'qval' column (run qtl_fdr.py first)")
     key = "group_id" if problem.groups is not None else "phenotype_id"
     significant = table[table["qval"] <= fdr]
-    columns = _columns(problem.groups is not None) + ["rank"]
+    columns = table_columns(problem.groups is not None) + ["rank"]
     if significant.empty:
         return pd.DataFrame(columns=columns)
     threshold = float(significant["pval_beta"].max())
     top = {row[key]: row for row in significant.to_dict("records")}
     settings = problem.settings
     shuffles = permutation_matrix(len(problem.samples), settings.permutations[-1], settings.seed)
-    rows = []
+    rows, progress = [], Progress(problem.n_units)
     for i, unit in enumerate(problem.units(), 1):
         name = unit.group if unit.group is not None else unit.ids[0]
         if name in top:
             rows += _independent_unit(problem, unit, top[name], threshold, shuffles)
-        _progress(i, problem.n_units)
+        progress(i)
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -74,7 +74,7 @@ def _independent_unit(problem: Problem, unit: Unit, top_row: dict, threshold: fl
             break
         forward.append(index[row["variant_id"]])
     if len(forward) == 1:  # one signal: the permutation-pass row itself
-        return [{**{c: top_row.get(c) for c in _columns(problem.groups is not None)}, "rank": 1}]
+        return [{**{c: top_row.get(c) for c in table_columns(problem.groups is not None)}, "rank": 1}]
     seen = set()
     for rank, variant in enumerate(forward, 1):
         others = [v for v in forward if v != variant]

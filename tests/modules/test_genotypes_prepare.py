@@ -25,7 +25,7 @@ def test_builds_the_store(test_world, tmp_path):
             "samples": "individuals.tsv",
         },
         ext={"args": "--maf 0.01 --chrx diploid --par-regions chrX:1-21530"},
-        cpus=2,
+        cpus=1,
     )
     r.run(tmp_path)
     r.check_outputs(tmp_path)

@@ -44,7 +44,7 @@ workflow CIS_QTL_MAPPING {
     //
     // One task per chunk of phenotypes (or groups), in BED order
     //
-    ch_groups_value = ch_groups.first()
+    ch_groups_value = ch_groups instanceof List ? channel.value(ch_groups) : ch_groups.first()  // [] may come as a plain list
     ch_cov_value    = ch_covariates.first()
     ch_chunks = ch_phenotype_bed
         .combine(ch_groups_value.map { groups -> [ [ id: groups ? 'sqtl' : 'eqtl' ] ] })
