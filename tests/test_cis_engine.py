@@ -197,17 +197,17 @@ def agreement(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def permutation_runs(shared_data, tmp_path_factory):
-    """FastQTL with seeds 1 and 2 and ours, 1000 permutations, genes 0-59, window 200 kb (CI-sized), run concurrently."""
+    """FastQTL with seeds 1 and 2 and ours, 1000 permutations, genes 0-59, window 100 kb (CI-sized), run concurrently."""
     from concurrent.futures import ThreadPoolExecutor
 
     out = tmp_path_factory.mktemp("geuvadis_perm")
     inputs = geuvadis_inputs(shared_data, out, slice(0, 60))
     with ThreadPoolExecutor(3) as pool:
         runs = [
-            pool.submit(run_fastqtl, inputs, out, "--permute", "1000", "--window", "200000", "--seed", str(s)) for s in (1, 2)
+            pool.submit(run_fastqtl, inputs, out, "--permute", "1000", "--window", "100000", "--seed", str(s)) for s in (1, 2)
         ]
         ours = pool.submit(run_cli, "cis_qtl.py", "permutation", *inputs, "--out", out / "ours", "--permutations", "1000",
-                           "--window", "200000")  # fmt: skip
+                           "--window", "100000")  # fmt: skip
         fq = [read_fastqtl(run.result()) for run in runs]
         ours.result()
     return out, inputs, fq, cis.read_table(out / "ours.cis_qtl.txt.gz").set_index("phenotype_id")
@@ -250,7 +250,7 @@ def test_permutation_significant_genes_agree(permutation_runs):
 
 def test_float32_kernel_matches_float64(permutation_runs):
     out, inputs, _, ours = permutation_runs
-    run_cli("cis_qtl.py", "permutation", *inputs, "--out", out / "f64", "--permutations", "1000", "--window", "200000",
+    run_cli("cis_qtl.py", "permutation", *inputs, "--out", out / "f64", "--permutations", "1000", "--window", "100000",
             "--float64", "--chunk", "1", "6")  # fmt: skip
     f64 = cis.read_table(out / "f64.cis_qtl.txt.gz").set_index("phenotype_id")
     f32 = ours.loc[f64.index]

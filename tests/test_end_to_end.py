@@ -114,8 +114,8 @@ def phenotypes_and_covariates(world: Path, out: Path) -> None:
     sh(["hidden_factors.py", "--phenotypes", "expression.inverse_normal_tmm.bed.gz", "--prefix", "expression",
         "--n-factors", "auto", "--max-factors", "10", "--seed", "1"], out)  # fmt: skip
     sh(["assemble_covariates.py", "--phenotypes", "expression.inverse_normal_tmm.bed.gz", "--genotype-pcs", "geno.eigenvec",
-        "--n-genotype-pcs", "5", "--hidden-factors", "expression.hidden_factors.txt", "--samples", "samples.tsv",
-        "--focal", focal / "focal_libraries.tsv", "--known-covariates", "sex", "--prefix", "covariates"], out)  # fmt: skip
+        "--n-genotype-pcs", "5", "--hidden-factors", "expression.hidden_factors.tsv", "--samples", "samples.tsv",
+        "--focal", focal / "focal_libraries.tsv", "--known-covariates", "sex", "--prefix", "qtl"], out)  # fmt: skip
 
 
 def map_cis_qtls(world: Path, out: Path) -> None:
@@ -123,7 +123,7 @@ def map_cis_qtls(world: Path, out: Path) -> None:
         "--out", "genotypes.store", "--maf", "0.01", "--par-regions", "chrX:1-21530"], out)  # fmt: skip
     for chunk in ("1", "2"):
         sh(["cis_qtl.py", "permutation", "--genotypes", "genotypes.store", "--phenotypes", "expression.inverse_normal_tmm.bed.gz",
-            "--covariates", "covariates.txt", "--out", f"perm.{chunk}", "--permutations", "1000", "10000", "--seed", "1",
+            "--covariates", "qtl.covariates.txt", "--out", f"perm.{chunk}", "--permutations", "1000", "10000", "--seed", "1",
             "--chunk", chunk, "2"], out)  # fmt: skip
     chunks = sorted(str(p.name) for p in out.glob("perm.*.cis_qtl.txt.gz"))
     sh(["qtl_fdr.py", "--permutation", *chunks, "--out", "cis_qtl", "--fdr", "0.05"], out)
@@ -185,7 +185,7 @@ def test_triplicate_resolves_to_its_deepest_passing_library(world_run):
 
 def test_covariates_line_up_with_the_phenotype_bed(world_run):
     bed_samples = pd.read_csv(world_run.out / "expression.inverse_normal_tmm.bed.gz", sep="\t", nrows=0).columns[4:]
-    cov_samples = pd.read_csv(world_run.out / "covariates.txt", sep="\t", index_col=0, nrows=0).columns
+    cov_samples = pd.read_csv(world_run.out / "qtl.covariates.txt", sep="\t", index_col=0, nrows=0).columns
     assert list(cov_samples) == list(bed_samples)
     assert set(bed_samples) == set(world_run.focal["individual"])
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import subprocess
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from conftest import require_tool
@@ -58,14 +57,12 @@ def geuvadis_pvalues(shared_data, tmp_path_factory):
     """All cis-pair p-values of the first 4 GEUVADIS chr22 genes (about 20,000; a real mixture of signal and null)."""
     from test_cis_engine import geuvadis_inputs
 
+    from magelib import cis
+
     out = tmp_path_factory.mktemp("qvalue_real")
-    inputs = geuvadis_inputs(shared_data, out)
-    subprocess.run(
-        ["cis_qtl.py", "nominal", *inputs, "--out", str(out / "nom"), "--chunk", "1", "152"],
-        check=True,
-        capture_output=True,
-    )
-    return pd.read_parquet(out / "nom.cis_qtl_pairs.chr22.parquet")["pval_nominal"].to_numpy()
+    args = dict(zip(*[iter(geuvadis_inputs(shared_data, out, slice(0, 4)))] * 2, strict=True))
+    problem = cis.Problem(args["--genotypes"], args["--phenotypes"], args["--covariates"], None, (1, 1), cis.Settings())
+    return np.concatenate([pairs["pval_nominal"].to_numpy() for _, pairs in cis.map_nominal(problem)])
 
 
 def test_real_pvalues_match_r(geuvadis_pvalues, tmp_path):

@@ -386,7 +386,7 @@ class Problem:
         fixed, self.samples = bed_layout(phenotypes)
         positions = read_bed_positions(phenotypes)
         self.groups = read_groups(groups, positions["phenotype_id"].to_numpy()) if groups else None
-        self.source = open_genotypes(genotypes)
+        self.source = open_genotypes(genotypes, self.samples)
         align_samples(self.samples, self.source.samples, "genotypes", genotypes)
         index = {s: i for i, s in enumerate(self.source.samples)}
         sample_index = np.array([index[s] for s in self.samples])

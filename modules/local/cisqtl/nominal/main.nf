@@ -1,9 +1,9 @@
 process CISQTL_NOMINAL {
     tag "${meta.id} chunk ${chunk}/${n_chunks}"
-    label 'process_medium'
+    label 'process_low'
 
     conda "${moduleDir}/environment.yml"
-    container "MAGE_PYTHON_CONTAINER"
+    container "mage.local/mage-python:dev" // built from the repository's Dockerfile; -profile wave builds it from environment.yml
 
     input:
     tuple val(meta), path(phenotypes), path(phenotypes_index), val(chunk), val(n_chunks)

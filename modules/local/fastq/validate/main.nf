@@ -3,7 +3,7 @@ process FASTQ_VALIDATE {
     label 'process_low'
 
     conda "${moduleDir}/environment.yml"
-    container "MAGE_PYTHON_CONTAINER"
+    container "mage.local/mage-python:dev" // built from the repository's Dockerfile; -profile wave builds it from environment.yml
 
     input:
     tuple val(meta), path(reads)

@@ -3,7 +3,7 @@ process GENOTYPES_PREPARE {
     label 'process_medium'
 
     conda "${moduleDir}/environment.yml"
-    container "MAGE_PYTHON_CONTAINER"
+    container "mage.local/mage-python:dev" // built from the repository's Dockerfile; -profile wave builds it from environment.yml
 
     input:
     tuple val(meta), path(vcfs), path(indices)

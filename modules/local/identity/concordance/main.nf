@@ -3,7 +3,7 @@ process IDENTITY_CONCORDANCE {
     label 'process_medium'
 
     conda "${moduleDir}/environment.yml"
-    container "MAGE_PYTHON_CONTAINER"
+    container "mage.local/mage-python:dev" // built from the repository's Dockerfile; -profile wave builds it from environment.yml
 
     input:
     path counts, stageAs: 'allele_counts/*'   // <library>.allele_counts.tsv.gz from BCFTOOLS_MPILEUP, all libraries

@@ -3,7 +3,7 @@ process IDENTITY_SEXCHECK {
     label 'process_single'
 
     conda "${moduleDir}/environment.yml"
-    container "MAGE_PYTHON_CONTAINER"
+    container "mage.local/mage-python:dev" // built from the repository's Dockerfile; -profile wave builds it from environment.yml
 
     input:
     path tpm       // gene_tpm.tsv: genes x libraries

@@ -3,7 +3,7 @@ process SAMPLESHEET_CHECK {
     label 'process_single'
 
     conda "${moduleDir}/environment.yml"
-    container "MAGE_PYTHON_CONTAINER"
+    container "mage.local/mage-python:dev" // built from the repository's Dockerfile; -profile wave builds it from environment.yml
 
     input:
     tuple val(meta), path(samplesheet)
