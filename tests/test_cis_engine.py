@@ -238,14 +238,19 @@ def test_permutation_agrees_with_fastqtl_as_fastqtl_with_itself(permutation_runs
 
 
 def test_permutation_significant_genes_agree(permutation_runs):
-    """eGenes (BH 5 % on pval_beta over these 60 genes): the same calls, within one borderline gene."""
+    """eGenes (BH 5 % on pval_beta over these 60 genes): any gene called differently from FastQTL is borderline
+    (q in [0.02, 0.1] in every run), as between FastQTL's own two seeds."""
     from magelib.qvalue import bh
 
     _, _, (fq1, fq2), ours = permutation_runs
     tested = fq1.index[fq1["pval_beta"].notna()]
-    calls = [set(tested[bh(t.loc[tested, "pval_beta"].to_numpy()) <= 0.05]) for t in (fq1, fq2, ours)]
-    assert len(calls[0]) >= 20
-    assert len(calls[2] ^ calls[0]) <= max(1, len(calls[1] ^ calls[0]))
+    q = pd.DataFrame({name: bh(t.loc[tested, "pval_beta"].to_numpy()) for name, t in (("fq1", fq1), ("fq2", fq2), ("ours", ours))},
+                     index=tested)  # fmt: skip
+    called = q <= 0.05
+    assert called["fq1"].sum() >= 20
+    differ = called["ours"] != called["fq1"]
+    assert differ.sum() <= max(2, 2 * (called["fq2"] != called["fq1"]).sum())
+    assert ((q[differ] >= 0.02) & (q[differ] <= 0.1)).all().all()
 
 
 def test_float32_kernel_matches_float64(permutation_runs):

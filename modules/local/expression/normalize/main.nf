@@ -1,6 +1,6 @@
 process EXPRESSION_NORMALIZE {
     tag "${meta.id}"
-    label 'process_medium'
+    label 'process_low'
 
     conda "${moduleDir}/environment.yml"
     container "mage.local/mage-python:dev" // built from the repository's Dockerfile; -profile wave builds it from environment.yml
