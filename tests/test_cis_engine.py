@@ -244,8 +244,8 @@ def test_permutation_significant_genes_agree(permutation_runs):
 
     _, _, (fq1, fq2), ours = permutation_runs
     tested = fq1.index[fq1["pval_beta"].notna()]
-    q = pd.DataFrame({name: bh(t.loc[tested, "pval_beta"].to_numpy()) for name, t in (("fq1", fq1), ("fq2", fq2), ("ours", ours))},
-                     index=tested)  # fmt: skip
+    runs = {"fq1": fq1, "fq2": fq2, "ours": ours}
+    q = pd.DataFrame({name: bh(t.loc[tested, "pval_beta"].to_numpy()) for name, t in runs.items()}, index=tested)
     called = q <= 0.05
     assert called["fq1"].sum() >= 20
     differ = called["ours"] != called["fq1"]

@@ -74,7 +74,7 @@ def dosage_from_gt(genotype: np.ndarray) -> np.ndarray:
 def allele_counts(dosage: np.ndarray) -> dict[str, np.ndarray]:
     """Per variant (rows): af, maf, ma_samples, ma_count from rounded dosages over non-missing samples (FastQTL)."""
     observed = ~np.isnan(dosage)
-    rounded = np.rint(np.where(observed, dosage, 0))
+    rounded = np.floor(np.where(observed, dosage, 0) + 0.5)  # C round(): halves away from zero, as FastQTL
     c0 = ((rounded == 0) & observed).sum(axis=1)
     c1 = ((rounded == 1) & observed).sum(axis=1)
     c2 = ((rounded == 2) & observed).sum(axis=1)
