@@ -77,7 +77,7 @@ class WorldConfig:
     strong_eqtl_fraction: float = 0.25
     weak_eqtl_fraction: float = 0.2
     double_eqtl_genes: int = 2  # strong eQTL genes given a second, independent causal variant
-    strong_log2_afc: list = field(default_factory=lambda: [0.8, 1.5])
+    strong_log2_afc: list = field(default_factory=lambda: [1.0, 1.6])
     weak_log2_afc: list = field(default_factory=lambda: [0.45, 0.75])
     eqtl_window: int = 50000  # causal variants lie within this distance of the TSS
     eqtl_min_maf: float = 0.1
@@ -239,11 +239,13 @@ def plant_effects(rng, config: WorldConfig, genes, variants, haps, cohort) -> Ef
         return True
 
     free = [int(g) for g in auto_expr if int(g) not in effects.sqtls]
-    quartile = np.quantile(baseline[auto_expr], 0.25)
+    quartile, median = np.quantile(baseline[auto_expr], [0.25, 0.5])
     well_expressed = [g for g in free if baseline[g] >= quartile]
+    # Strong effects go to the better-expressed half, so that 'strong' means detectable at this depth, not just large.
+    top_half = [g for g in free if baseline[g] >= median]
     n_strong = max(1, round(config.strong_eqtl_fraction * len(auto_expr)))
     n_weak = max(1, round(config.weak_eqtl_fraction * len(auto_expr)))
-    strong = _fill(rng, well_expressed, n_strong, lambda g: add_eqtl(g, config.strong_log2_afc, "strong"))
+    strong = _fill(rng, top_half, n_strong, lambda g: add_eqtl(g, config.strong_log2_afc, "strong"))
     for g in strong[: config.double_eqtl_genes]:
         add_eqtl(g, config.strong_log2_afc, "strong", avoid=effects.eqtls[g][0][0])
     remaining = [g for g in well_expressed if g not in effects.eqtls]
