@@ -14,6 +14,7 @@ import pandas as pd
 
 from magelib.cli import InputError, parser, run
 from magelib.io import atomic_open
+from magelib.multiqc import write_table
 
 STATUSES = ("kept", "flagged", "dropped")
 FRAGMENT_COLUMNS = ["sample", "step", "status", "reason"]
@@ -53,22 +54,6 @@ def merge(fragments: list[pd.DataFrame], samples: pd.DataFrame) -> pd.DataFrame:
     return samples[["sample", "individual"]].merge(table, on="sample")
 
 
-def write_multiqc(table: pd.DataFrame, path: Path) -> None:
-    """MultiQC custom-content table (tsv with a commented YAML header)."""
-    header = [
-        "# id: 'mage_sample_status'",
-        "# section_name: 'Sample status'",
-        "# description: 'Every library: kept for QTL mapping, flagged, or dropped, with the step and the reason.'",
-        "# plot_type: 'table'",
-        "# pconfig:",
-        "#     id: 'mage_sample_status_table'",
-        "#     namespace: 'Sample status'",
-    ]
-    with atomic_open(path) as handle:
-        handle.write("\n".join(header) + "\n")
-        table.to_csv(handle, sep="\t", index=False, lineterminator="\n")
-
-
 def main(argv=None) -> None:
     p = parser(__doc__)
     p.add_argument("--samples", type=Path, required=True, help="sample table from check_samplesheet.py")
@@ -81,7 +66,10 @@ def main(argv=None) -> None:
     table = merge([read_fragment(f) for f in sorted(args.fragments)], samples)
     with atomic_open(args.out) as handle:
         table.to_csv(handle, sep="\t", index=False, lineterminator="\n")
-    write_multiqc(table, args.multiqc)
+    write_table(
+        table, args.multiqc, "mage_sample_status", "Sample status",
+        "Every library: kept for QTL mapping, flagged, or dropped, with the step and the reason.",
+    )  # fmt: skip
     counts = table["status"].value_counts()
     print(" ".join(f"{s}={counts.get(s, 0)}" for s in STATUSES), file=sys.stderr)
 

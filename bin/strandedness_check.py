@@ -14,6 +14,7 @@ import pandas as pd
 
 from magelib.cli import InputError, parser, run
 from magelib.io import atomic_open, check_unique
+from magelib.multiqc import write_table
 from magelib.strandedness import check, read_format_counts
 
 
@@ -29,23 +30,17 @@ def read_declared(path: Path) -> dict[str, str]:
 
 
 def write_multiqc(calls, path: Path) -> None:
-    header = [
-        "# id: 'mage_strandedness'",
-        "# section_name: 'Strandedness'",
-        "# description: 'Library strandedness detected by Salmon (share of stranded fragments whose read 1 is sense) "
-        "against the samplesheet; auto always agrees.'",
-        "# plot_type: 'table'",
-        "# pconfig:",
-        "#     id: 'mage_strandedness_table'",
-        "#     namespace: 'Strandedness'",
-    ]
-    with atomic_open(path) as handle:
-        handle.write("\n".join(header) + "\n")
-        handle.write("Sample\tsamplesheet\tdetected\tsense_percent\tstranded_fragments\tsalmon_libtype\tagrees\n")
-        for c in calls:
-            sense = f"{100 * c.sense_fraction:.2f}" if c.fragments else ""
-            fields = [c.sample, c.declared, c.detected, sense, str(c.fragments), c.salmon_format, "yes" if c.agrees else "no"]
-            handle.write("\t".join(fields) + "\n")
+    columns = ["Sample", "samplesheet", "detected", "sense_percent", "stranded_fragments", "salmon_libtype", "agrees"]
+    rows = [
+        [c.sample, c.declared, c.detected, f"{100 * c.sense_fraction:.2f}" if c.fragments else "", str(c.fragments),
+         c.salmon_format, "yes" if c.agrees else "no"]
+        for c in calls
+    ]  # fmt: skip
+    description = (
+        "Library strandedness detected by Salmon (share of stranded fragments whose read 1 is sense) "
+        "against the samplesheet; auto always agrees."
+    )
+    write_table(pd.DataFrame(rows, columns=columns), path, "mage_strandedness", "Strandedness", description)
 
 
 def main(argv=None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -46,3 +47,16 @@ def require_tool(*tools: str) -> None:
         if os.environ.get("CI"):
             pytest.fail(f"tools missing in CI: {', '.join(missing)}")
         pytest.skip(f"tools not installed: {', '.join(missing)}")
+
+
+def run_r(script: str, workdir: Path, package: str) -> None:
+    """Run an R script in workdir; skip locally / fail in CI when R or the package is missing."""
+    require_tool("Rscript")
+    (workdir / "reference.R").write_text(script)
+    proc = subprocess.run(["Rscript", "reference.R"], cwd=workdir, capture_output=True, text=True)
+    if proc.returncode != 0:
+        if "there is no package called" in proc.stderr:
+            if os.environ.get("CI"):
+                pytest.fail(f"R package {package} missing in CI")
+            pytest.skip(f"R package {package} not installed")
+        raise AssertionError(proc.stderr)

@@ -7,14 +7,11 @@ DESeqDataSetFromMatrix(round(counts)) + estimateSizeFactors. One Rscript call fo
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import require_tool
+from conftest import run_r
 from magelib import normalize
 from magelib.cli import InputError
 
@@ -39,19 +36,6 @@ for (f in list.files(".", pattern = "\\.counts\\.tsv$")) {
     }
 }
 """
-
-
-def run_r(script: str, workdir, package: str) -> None:
-    """Run an R script in workdir; skip locally / fail in CI when R or the package is missing."""
-    require_tool("Rscript")
-    (workdir / "reference.R").write_text(script)
-    proc = subprocess.run(["Rscript", "reference.R"], cwd=workdir, capture_output=True, text=True)
-    if proc.returncode != 0:
-        if "there is no package called" in proc.stderr:
-            if os.environ.get("CI"):
-                pytest.fail(f"R package {package} missing in CI")
-            pytest.skip(f"R package {package} not installed")
-        raise AssertionError(proc.stderr)
 
 
 def fixtures() -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:

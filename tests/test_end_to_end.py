@@ -55,14 +55,17 @@ class WorldRun:
 
 
 def quantify(world: Path, out: Path, samples: pd.DataFrame) -> None:
-    sh(["salmon", "index", "-t", world / "reference/transcripts.fa", "-i", "salmon_index", "-k", "31", "--gencode", "-p", THREADS], out)
+    transcripts = world / "reference/transcripts.fa"
+    sh(["salmon", "index", "-t", transcripts, "-i", "salmon_index", "-k", "31", "--gencode", "-p", THREADS], out)
     for row in samples.itertuples():
-        sh(["fastq_check.py", "--sample", row.sample, "--out", f"reads/{row.sample}.fastq_check.json", row.fastq_1, row.fastq_2], out)
+        summary = f"reads/{row.sample}.fastq_check.json"
+        sh(["fastq_check.py", "--sample", row.sample, "--out", summary, row.fastq_1, row.fastq_2], out)
         sh(["salmon", "quant", "-i", "salmon_index", "-l", "A", "-1", row.fastq_1, "-2", row.fastq_2,
             "-p", THREADS, "-o", f"quant/{row.sample}", "--quiet"], out)  # fmt: skip
     quants = [f"quant/{s}" for s in samples["sample"]]
     jsons = [f"reads/{s}.fastq_check.json" for s in samples["sample"]]
-    sh(["tximport_genes.py", "--quant", *quants, "--gtf", world / "reference/genes.gtf", "--read-pairs", *jsons, "--outdir", "genes"], out)
+    gtf = world / "reference/genes.gtf"
+    sh(["tximport_genes.py", "--quant", *quants, "--gtf", gtf, "--read-pairs", *jsons, "--outdir", "genes"], out)
 
 
 def align_and_check_identity(world: Path, out: Path, samples: pd.DataFrame) -> None:

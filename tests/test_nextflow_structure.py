@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+
 from nftools.checks import CHECKS, process_names, run_checks, selector_matches
 from nftools.groovy import REPO, require_groovy
 from nftools.pipeline import load_pipeline

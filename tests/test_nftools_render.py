@@ -8,6 +8,7 @@ running the rendered script, never from the renderer's own output.
 from __future__ import annotations
 
 import pytest
+
 from nftools.groovy import REPO
 from nftools.render import RenderError, render_process
 

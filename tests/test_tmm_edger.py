@@ -5,15 +5,13 @@ All fixtures go to R in one Rscript call (session fixture). In CI (env CI set) a
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import require_tool
+from conftest import run_r
 from magelib import normalize
 
 R_SCRIPT = r"""
@@ -76,19 +74,6 @@ def real_fixtures(shared_data_dir, test_world_dir) -> dict[str, pd.DataFrame]:
     if counts.exists():
         fixtures["test_world"] = pd.read_csv(counts, sep="\t", index_col=0).astype(float)
     return fixtures
-
-
-def run_r(script: str, workdir, package: str) -> None:
-    """Run an R script in workdir; skip locally / fail in CI when R or the package is missing."""
-    require_tool("Rscript")
-    (workdir / "reference.R").write_text(script)
-    proc = subprocess.run(["Rscript", "reference.R"], cwd=workdir, capture_output=True, text=True)
-    if proc.returncode != 0:
-        if "there is no package called" in proc.stderr:
-            if os.environ.get("CI"):
-                pytest.fail(f"R package {package} missing in CI")
-            pytest.skip(f"R package {package} not installed")
-        raise AssertionError(proc.stderr)
 
 
 @pytest.fixture(scope="session")
