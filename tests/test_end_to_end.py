@@ -154,7 +154,7 @@ def world_run(test_world, tmp_path_factory) -> WorldRun:
         samples=samples,
         status=pd.read_csv(out / "sample_status.tsv", sep="\t", keep_default_na=False),
         focal=pd.read_csv(out / "focal/focal_libraries.tsv", sep="\t"),
-        fdr=pd.read_csv(next(out.glob("cis_qtl.fdr.txt*")), sep="\t"),
+        fdr=pd.read_csv(next(out.glob("cis_qtl*.fdr.txt*")), sep="\t"),
         truth_libraries=pd.read_csv(truth / "libraries.tsv", sep="\t", keep_default_na=False),
         truth_eqtl=pd.read_csv(truth / "eqtl.tsv", sep="\t"),
         truth_null=pd.read_csv(truth / "null_genes.tsv", sep="\t"),
