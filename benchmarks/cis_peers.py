@@ -144,7 +144,7 @@ def prepare_mage_sim(workdir: Path, n_genes: int | None, threads: int, seed: int
     values = table.iloc[:, 4:]
     bed, bed6 = out / "phenotypes.bed.gz", out / "phenotypes.qtltools.bed.gz"
     if not bed6.exists():
-        write_beds(table.assign(strand="+"), values, bed, bed6)
+        write_beds(table.iloc[:, :4].assign(strand="+"), values, bed, bed6)
     covariates = io.read_covariates(sim / "covariates.txt")
     vcf = sim / "genotypes.vcf.gz"
     shape = {

@@ -2,8 +2,9 @@
 """Build the genotype store (per chromosome: int8/float32 dosage .npy + variants parquet) from VCF/BCF files.
 
 Keeps biallelic SNPs and indels with MAF >= --maf among the listed individuals; IDs chr_pos_ref_alt; DS if the VCF
-has it, else GT. chrX: haploid male calls become 0/2 as MAGE's hap2dip VCF, and heterozygous male calls outside
-the pseudo-autosomal regions are set missing (--chrx exclude drops chrX). Format: bin/magelib/genotypes.py.
+has it, else GT. chrX: haploid calls become 0/2 as MAGE's hap2dip VCF (--chrx exclude drops chrX); labelled males
+with heterozygous and labelled females with haploid calls outside the PARs are reported, never recoded.
+Format: bin/magelib/genotypes.py.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ def build_parser():
         "--vcf", nargs="+", required=True, help="VCF/BCF file(s), e.g. one per chromosome (bgzipped; indexed for --threads)"
     )
     p.add_argument(
-        "--samples", required=True, help="TSV with an 'individual' column (and 'sex' for chrX), or one individual per line"
+        "--samples",
+        required=True,
+        help="TSV with an 'individual' column (and 'sex', checked on chrX), or one individual per line",
     )
     p.add_argument("--out", required=True, help="output store directory (e.g. genotypes.store)")
     p.add_argument("--maf", type=float, default=0.01, help="minimum minor allele frequency among the individuals")
@@ -45,9 +48,6 @@ def main(argv=None) -> None:
     if not 0 <= args.maf < 0.5:
         raise InputError("--maf must be in [0, 0.5)")
     individuals, sexes = read_sample_table(args.samples)
-    if args.chrx == "diploid" and sexes and any(not sexes.get(i) for i in individuals):
-        unknown = next(i for i in individuals if not sexes.get(i))
-        raise InputError(f"{args.samples}: individual '{unknown}' has no sex (needed for chrX; or use --chrx exclude)")
     settings = PrepareSettings(
         individuals, sexes, args.maf, args.chrx, parse_regions(args.par_regions), args.chromosomes, args.threads
     )
@@ -61,6 +61,8 @@ def main(argv=None) -> None:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+    for individual, warning in manifest["sex_warnings"].items():
+        print(f"WARNING: {individual} {warning} (check the sex label)", file=sys.stderr)
     total = sum(manifest["chromosomes"].values())
     print(
         f"{out}: {total} variants on {len(manifest['chromosomes'])} chromosomes, {len(individuals)} individuals", file=sys.stderr

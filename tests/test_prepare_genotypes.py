@@ -133,20 +133,35 @@ chrX\t600\t.\tC\tT\t.\t.\t.\tGT\t0/1\t1\t0|1\t0|0
 """
 
 
-def test_filters_and_male_heterozygotes(tmp_path):
+def test_filters_and_sex_label_warnings(tmp_path):
     (tmp_path / "x.vcf").write_text(CRAFTED)
     (tmp_path / "samples.tsv").write_text("individual\tsex\nM1\tmale\nM2\tM\nF1\tfemale\nF2\t2\n")
-    run("prepare_genotypes.py", "--vcf", tmp_path / "x.vcf", "--samples", tmp_path / "samples.tsv", "--out", tmp_path / "s",
-        "--maf", "0", "--par-regions", "chrX:1-50")  # fmt: skip
+    vcf, samples = tmp_path / "x.vcf", tmp_path / "samples.tsv"
+    proc = run(
+        "prepare_genotypes.py",
+        "--vcf",
+        vcf,
+        "--samples",
+        samples,
+        "--out",
+        tmp_path / "s",
+        "--maf",
+        "0",
+        "--par-regions",
+        "chrX:1-50",
+    )
+    assert "WARNING: M1 labelled male: 2 heterozygous calls outside the PARs" in proc.stderr
     store = GenotypeStore(tmp_path / "s")
     variants = store.variants("chrX")
     # multiallelic, symbolic and '*' ALTs are dropped; the duplicate record keeps its first copy
     assert variants["variant_id"].tolist() == ["chrX_100_A_G", "chrX_400_AT_A", "chrX_600_C_T"]
     matrix = np.load(tmp_path / "s" / "chrX.dosage.npy")
-    # M1 0/1 outside the PAR is impossible for a hemizygote: missing; './1' is missing; haploid 1 -> 2
-    np.testing.assert_array_equal(matrix, [[0, 2, 1, 2], [-1, -1, 1, -1], [-1, 2, 1, 0]])
+    # haploid 1 -> 2 (MAGE's hap2dip); './1' and '.' are missing; nothing is recoded because of a sex label
+    np.testing.assert_array_equal(matrix, [[0, 2, 1, 2], [1, -1, 1, -1], [1, 2, 1, 0]])
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
-    assert manifest["counts"]["chrX"]["male_het_set_missing"] == 2 and manifest["counts"]["chrX"]["duplicates_dropped"] == 1
+    assert manifest["counts"]["chrX"]["duplicates_dropped"] == 1
+    # ... but a labelled male with heterozygous calls outside the PARs is reported
+    assert manifest["sex_warnings"] == {"M1": "labelled male: 2 heterozygous calls outside the PARs"}
 
 
 def test_dosage_field_is_used_when_present(tmp_path):
@@ -184,7 +199,6 @@ def test_reruns_and_threads_are_byte_identical(test_world, tmp_path):
     ("table", "message"),
     [
         ("individual\tsex\nM1\tmale\nNOPE\tfemale\n", "individual 'NOPE' is not a VCF sample"),
-        ("individual\tsex\nM1\tmale\nF1\t\n", "'F1' has no sex"),
         ("individual\tsex\nM1\tmale\nF1\tunknown\n", "line 3: sex 'unknown' of 'F1'"),
     ],
 )
@@ -199,3 +213,16 @@ def test_bad_sample_tables(tmp_path, table, message):
 
 def test_help():
     assert "--par-regions" in run("prepare_genotypes.py", "--help").stdout
+
+
+def test_planted_sex_label_error_is_reported(test_world, tmp_path):
+    """With the samplesheet's (labelled) sexes, the test world's planted wrong sex label is the one warning."""
+    libraries = pd.read_csv(test_world / "truth" / "libraries.tsv", sep="\t")
+    labels = libraries.drop_duplicates("labelled_individual")[["labelled_individual", "labelled_sex"]]
+    labels.columns = ["individual", "sex"]
+    labels.to_csv(tmp_path / "labels.tsv", sep="\t", index=False)
+    run("prepare_genotypes.py", "--vcf", test_world / "genotypes" / "genotypes.vcf.gz", "--samples", tmp_path / "labels.tsv",
+        "--out", tmp_path / "s", "--par-regions", "chrX:1-21530")  # fmt: skip
+    wrong = libraries.loc[libraries["planted_issue"].str.contains("wrong_sex_label"), "labelled_individual"]
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert set(manifest["sex_warnings"]) == set(wrong) and len(wrong) == 1

@@ -16,8 +16,10 @@ region is read by binary search on ``pos`` and a slice of the memory-mapped matr
 never the chromosome. Missing genotypes are mean-imputed when loaded, over the samples being mapped (FastQTL).
 
 Genotype coding (FastQTL): DS when the record has it, else GT as the number of ALT alleles; a haploid call counts
-twice (MAGE's hap2dip: ``0`` -> 0, ``1`` -> 2); any missing allele makes the call missing. On chrX outside the
-pseudo-autosomal regions a heterozygous call of a male is set missing (it cannot be right for a hemizygote).
+twice (MAGE's hap2dip: ``0`` -> 0, ``1`` -> 2); any missing allele makes the call missing. No genotype is changed
+because of a sex label: on chrX outside the pseudo-autosomal regions, individuals labelled male with heterozygous
+calls and individuals labelled female with haploid calls are only reported (manifest ``sex_warnings`` and stderr),
+as likely label errors for the sex check.
 
 Plain VCF/BCF files (bgzipped and indexed) are read the same way by region, so ``cis_qtl.py`` also runs on them
 directly; there the variant ID is the VCF ID (``chr_pos_ref_alt`` when it is ``.``).
@@ -54,10 +56,10 @@ BLOCK = 4096  # variants parsed per block
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def dosage_from_gt(genotype: np.ndarray) -> np.ndarray:
+def dosage_from_gt(genotype: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """ALT dosage from a cyvcf2 ``genotype.array()`` (alleles then phased flag; -1 missing, -2 vector end).
 
-    Returns float64 with NaN for missing; haploid calls count twice.
+    Returns (float64 dosage with NaN for missing, haploid mask); haploid calls count twice.
     """
     alleles = genotype[:, :-1]
     if alleles.shape[1] == 1:
@@ -68,7 +70,7 @@ def dosage_from_gt(genotype: np.ndarray) -> np.ndarray:
     alt = (alleles > 0).sum(axis=1).astype(float)
     dosage = np.where(haploid, 2 * alt, alt)
     dosage[missing] = np.nan
-    return dosage
+    return dosage, haploid
 
 
 def allele_counts(dosage: np.ndarray) -> dict[str, np.ndarray]:
@@ -132,10 +134,12 @@ def usable_alt(ref: str, alts: list[str]) -> bool:
 
 @dataclass
 class VariantBlock:
-    """Up to BLOCK parsed variants: their table and a float64 dosage matrix (variants x samples, NaN missing)."""
+    """Up to BLOCK parsed variants: their table, a float64 dosage matrix (variants x samples, NaN missing) and
+    which calls were haploid."""
 
     table: pd.DataFrame
     dosage: np.ndarray
+    haploid: np.ndarray
 
 
 def open_vcf(path: str | os.PathLike, samples: list[str] | None = None):
@@ -165,6 +169,7 @@ def vcf_blocks(vcf, records, sample_index: np.ndarray, use_ds: bool, source: str
     """Parse records into VariantBlocks of usable biallelic variants for the chosen samples."""
     rows: list[tuple] = []
     dosages: list[np.ndarray] = []
+    haploids: list[np.ndarray] = []
     last = (None, -1)
     for record in records:
         chrom, pos = record.CHROM, record.POS
@@ -174,28 +179,30 @@ def vcf_blocks(vcf, records, sample_index: np.ndarray, use_ds: bool, source: str
         ref, alts = record.REF, record.ALT
         if not usable_alt(ref, alts):
             continue
-        dosage = None
+        dosage, haploid = None, None
         if use_ds:
             ds = record.format("DS")
             if ds is not None:
                 dosage = ds[sample_index, 0].astype(float)
                 dosage[(dosage < -0.5) | (dosage > 2.5)] = np.nan  # htslib missing sentinels
+                haploid = np.zeros(len(dosage), dtype=bool)
         if dosage is None:
-            dosage = dosage_from_gt(record.genotype.array()[sample_index])
+            dosage, haploid = dosage_from_gt(record.genotype.array()[sample_index])
         vid = record.ID if (id_from_vcf and record.ID) else f"{chrom}_{pos}_{ref}_{alts[0]}"
         rows.append((chrom, pos, vid, ref, alts[0]))
         dosages.append(dosage)
+        haploids.append(haploid)
         if len(rows) == BLOCK:
-            yield _block(rows, dosages)
-            rows, dosages = [], []
+            yield _block(rows, dosages, haploids)
+            rows, dosages, haploids = [], [], []
     if rows:
-        yield _block(rows, dosages)
+        yield _block(rows, dosages, haploids)
 
 
-def _block(rows: list[tuple], dosages: list[np.ndarray]) -> VariantBlock:
+def _block(rows: list[tuple], dosages: list[np.ndarray], haploids: list[np.ndarray]) -> VariantBlock:
     table = pd.DataFrame(rows, columns=["chrom", "pos", "variant_id", "ref", "alt"])
     table["pos"] = table["pos"].astype(np.int64)
-    return VariantBlock(table, np.vstack(dosages))
+    return VariantBlock(table, np.vstack(dosages), np.vstack(haploids))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -436,10 +443,12 @@ def _prepare_contig(args) -> dict:
     sample_index = np.array([samples.index(s) for s in settings.individuals])
     use_ds = has_ds(vcf)
     dtype = np.float32 if use_ds else np.int8
-    males = np.array([settings.sexes.get(s) == "male" for s in settings.individuals])
+    sexes = np.array([settings.sexes.get(s, "") for s in settings.individuals])
     records = query(vcf, chrom) if chrom is not None else vcf
     writers: dict[str, StoreWriter] = {}
     counts: dict[str, dict] = {}
+    # chrX outside the PARs: heterozygous calls of labelled males, haploid calls of labelled females
+    suspicious = np.zeros(len(settings.individuals), dtype=np.int64)
     current = None
     for block in vcf_blocks(vcf, records, sample_index, use_ds, vcf_path, id_from_vcf=False):
         for contig, part in block.table.groupby("chrom", sort=False):
@@ -451,19 +460,26 @@ def _prepare_contig(args) -> dict:
                 if contig in writers:
                     raise InputError(f"{vcf_path}: records of {contig} are not contiguous (sort the VCF)")
                 writers[contig] = StoreWriter(Path(out_dir), contig, dtype, len(sample_index))
-                counts[contig] = {"parsed": 0, "kept": 0, "male_het_set_missing": 0}
+                counts[contig] = {"parsed": 0, "kept": 0}
                 current = contig
-            if is_chrx(contig) and males.any() and not use_ds:
-                hemizygous = ~in_regions(contig, table["pos"].to_numpy(), settings.par_regions)
-                het = (dosage == 1) & males[None, :] & hemizygous[:, None]
-                counts[contig]["male_het_set_missing"] += int(het.sum())
-                dosage[het] = np.nan
+            if is_chrx(contig):
+                outside = ~in_regions(contig, table["pos"].to_numpy(), settings.par_regions)
+                haploid = block.haploid[rows][outside] & ~np.isnan(dosage[outside])
+                het = (dosage[outside] == 1) & ~haploid
+                suspicious += np.where(sexes == "male", het.sum(axis=0), 0) + np.where(sexes == "female", haploid.sum(axis=0), 0)
             summary = allele_counts(dosage)
             keep = (summary["maf"] >= settings.maf) & (summary["maf"] > 0)
             table = table[keep].copy()
             table["af"] = summary["af"][keep]
             writers[contig].append(table, dosage[keep])
             counts[contig]["parsed"] += len(keep)
+    for contig in counts:
+        if is_chrx(contig):
+            counts[contig]["sex_warnings"] = {
+                s: f"labelled {sex}: {n} {'heterozygous' if sex == 'male' else 'haploid'} calls outside the PARs"
+                for s, sex, n in zip(settings.individuals, sexes, suspicious, strict=True)
+                if n > 0
+            }
     for contig, writer in writers.items():
         counts[contig]["kept"] = writer.close()
         counts[contig]["duplicates_dropped"] = writer.duplicates
@@ -519,6 +535,7 @@ def prepare_store(vcf_paths: list[str], out_dir: str | os.PathLike, settings: Pr
         "par_regions": [f"{c}:{s}-{e}" for c, s, e in settings.par_regions],
         "chromosomes": chromosomes,
         "counts": {c: per_contig[c] for c in sorted(per_contig, key=_natural)},
+        "sex_warnings": {k: v for c in per_contig for k, v in per_contig[c].get("sex_warnings", {}).items()},
         "sources": [Path(p).name for p in vcf_paths],
     }
     write_manifest(out_dir, manifest)
