@@ -183,7 +183,8 @@ def test_world_matches_truth(test_world, tmp_path):
     plot = json.loads((tmp_path / "sex_check_mqc.json").read_text())
     assert plot["id"].startswith("mage_") and plot["plot_type"] == "scatter"
     point = plot["data"][planted[0]]
-    assert point["x"] == pytest.approx(out.at[planted[0], "xist_log2tpm"], rel=1e-6) and point["color"] == "#4393c3"
+    assert point["x"] == pytest.approx(out.at[planted[0], "xist_log2tpm"], rel=1e-6)
+    assert point["color"] == sex_check.COLOURS[truth.at[planted[0], "labelled_sex"]]  # coloured by the reported sex
     assert np.isfinite([p["y"] for p in plot["data"].values()]).all()
 
 

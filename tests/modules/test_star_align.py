@@ -80,7 +80,9 @@ def test_alignment(repo, test_world, index, tmp_path):
     sj = pd.read_csv(tmp_path / f"{LIBRARY}.SJ.out.tab", sep="\t", header=None)
     introns = gtf_introns(test_world / "reference" / "genes.gtf")
     called = {(c, s, e) for c, s, e in zip(sj[0], sj[1], sj[2], strict=True)}
-    assert {(c, s, e) for c, s, e, a in zip(sj[0], sj[1], sj[2], sj[5], strict=True) if a == 1} <= introns
+    # (two-pass mode marks first-pass junctions "annotated" too, so a multi-mapper's junction is judged on unique reads)
+    annotated = zip(sj[0], sj[1], sj[2], sj[5], sj[6], strict=True)
+    assert {(c, s, e) for c, s, e, a, u in annotated if a == 1 and u >= 1} <= introns
     assert {(c, s, e) for c, s, e, u in zip(sj[0], sj[1], sj[2], sj[6], strict=True) if u >= 5} <= introns
     assert len(called & introns) > 50
     assert (tmp_path / f"{LIBRARY}.ReadsPerGene.out.tab").exists()  # --quantMode GeneCounts from the config
