@@ -118,7 +118,12 @@ def test_fault_is_caught_by_its_check_only(fault):
 def differing_files(left: Path, right: Path, prefix: str = "") -> set[str]:
     """Relative paths of files added, removed or changed between two trees."""
     cmp = filecmp.dircmp(left, right, ignore=["__pycache__"])
-    changed = {prefix + name for name in cmp.left_only + cmp.right_only + cmp.diff_files + cmp.funny_files}
+    changed = {prefix + name for name in cmp.diff_files + cmp.funny_files}
+    for root, names in ((left, cmp.left_only), (right, cmp.right_only)):
+        for name in names:  # a directory on one side only counts by its files (git keeps no empty directories)
+            path = root / name
+            files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
+            changed |= {prefix + str(f.relative_to(root)) for f in files}
     for sub in cmp.common_dirs:
         changed |= differing_files(left / sub, right / sub, f"{prefix}{sub}/")
     return changed
