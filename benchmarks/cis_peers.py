@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -32,9 +33,9 @@ sys.path.insert(0, str(HERE))
 
 import simulate_cis  # noqa: E402
 
-from magelib import cli, io, normalize  # noqa: E402
+from magelib import cli, io, normalize, qvalue  # noqa: E402
 
-PEERS = ("qtltools", "fastqtl", "tensorqtl", "mage")
+PEERS = ("qtltools", "fastqtl", "tensorqtl", "mage", "mage_store")
 GEUVADIS_COPY = Path("/work/shared/data/qtltools-example_geuvadis-chr22")
 GEUVADIS_DEB = Path("/usr/share/doc/qtltools/examples/examples.tar.xz")
 GEUVADIS_FILES = ("genotypes.chr22.vcf.gz", "genes.50percent.chr22.bed.gz", "genes.covariates.pc50.txt.gz")
@@ -42,7 +43,9 @@ TENSORQTL_PYTHON = HERE / ".venv-tensorqtl" / "bin" / "python"
 # The full MAGE permutation pass the projection is for (mage_methods.md section 2.18).
 MAGE_SAMPLES, MAGE_GENES, MAGE_CIS_VARIANTS = 731, 20_000, 7_000
 ADAPTIVE_HITS, ADAPTIVE_MAX = 1000, 10_000
-COMMON_COLUMNS = ["num_var", "variant_id", "pval_nominal", "pval_perm", "pval_beta"]
+COMMON_COLUMNS = ["num_var", "variant_id", "tss_distance", "pval_nominal", "pval_perm", "pval_beta"]
+# tensorQTL's name for the top variant's position relative to the TSS (variant - TSS)
+DISTANCE_COLUMNS = {"start_distance": "tss_distance"}
 
 
 # ---------------------------------------------------------------- inputs
@@ -228,6 +231,8 @@ def run_qtltools(ds: Dataset, out: Path, args) -> Run:
              "var_end", "dof1", "true_df", "beta_shape1", "beta_shape2", "pval_nominal", "r_squared", "slope", "pval_perm",
              "pval_beta"]  # fmt: skip
     table = pd.concat([read_headerless(p, names, sep=r"\s+") for p in parts if p.stat().st_size])
+    # QTLtools' distance is strand-aware; the others' is variant - TSS (start is the 1-based TSS here)
+    table["tss_distance"] = table["var_start"] - table["start"]
     return Run("qtltools", wall, rss, cpu, table.set_index("phenotype_id"))
 
 
@@ -293,16 +298,37 @@ def run_tensorqtl(ds: Dataset, out: Path, args) -> Run:
     return Run("tensorqtl", wall, rss, cpu, table, note=f"map_cis alone {float(inner[0]):.1f} s (rest: load)" if inner else "")
 
 
-def run_mage(ds: Dataset, out: Path, args) -> Run:
+def genotype_store(ds: Dataset, args) -> Path:
+    """mage's genotype store (prepare_genotypes.py), as the pipeline builds once per genome and every chunk reuses;
+    timed once and reported as preparation, like tensorQTL's pgen."""
+    store = ds.vcf.parent / (ds.vcf.name.removesuffix(".vcf.gz") + ".store")
+    if not (store / "manifest.json").exists():
+        samples = store.with_suffix(".samples.txt")
+        header = pd.read_csv(ds.bed, sep="\t", nrows=0).columns[4:]
+        with io.atomic_open(samples) as handle:
+            handle.write("\n".join(header) + "\n")
+        start = time.perf_counter()
+        sh([sys.executable, str(REPO / "bin" / "prepare_genotypes.py"), "--vcf", str(ds.vcf), "--samples", str(samples),
+            "--out", str(store), "--maf", str(args.maf), "--threads", str(args.threads)], stdout=subprocess.DEVNULL)  # fmt: skip
+        ds.prep_seconds["prepare_genotypes.py VCF->store (mage)"] = time.perf_counter() - start
+    return store
+
+
+def run_mage(ds: Dataset, out: Path, args, from_store: bool = False) -> Run:
+    """mage reading the VCF like QTLtools and FastQTL, or its genotype store (from_store: the 'mage_store' arm)."""
+    tool = "mage_store" if from_store else "mage"
     engine = REPO / "bin" / "cis_qtl.py"
     if not engine.exists():
-        return Run("mage", note=f"skipped: {engine} not there yet")
-    prefix = out / "mage"
-    cmd = [sys.executable, str(engine), "permutation", "--genotypes", str(ds.vcf), "--phenotypes", str(ds.bed),
+        return Run(tool, note=f"skipped: {engine} not there yet")
+    genotypes = genotype_store(ds, args) if from_store else ds.vcf
+    prefix = out / tool
+    cmd = [sys.executable, str(engine), "permutation", "--genotypes", str(genotypes), "--phenotypes", str(ds.bed),
            "--covariates", str(ds.covariates), "--out", str(prefix), "--window", str(args.window), "--maf", str(args.maf),
            "--permutations", str(args.permutations), "--seed", str(args.seed), "--threads", str(args.threads)]  # fmt: skip
-    wall, rss, cpu = timed([cmd], [out / "mage.log"], env=thread_env(args.threads))
-    return Run("mage", wall, rss, cpu, read_mage_table(prefix))
+    wall, rss, cpu = timed([cmd], [out / f"{tool}.log"], env=thread_env(args.threads))
+    twins = re.search(r"(\d+) distinct genotype rows for (\d+) cis variants", (out / f"{tool}.log").read_text())
+    note = f"kernel rows {int(twins[1]) / int(twins[2]):.0%} of cis variants (twins collapsed)" if twins else ""
+    return Run(tool, wall, rss, cpu, read_mage_table(prefix), note=note)
 
 
 def read_mage_table(prefix: Path) -> pd.DataFrame:
@@ -310,7 +336,13 @@ def read_mage_table(prefix: Path) -> pd.DataFrame:
     return pd.read_csv(f"{prefix}.cis_qtl.txt.gz", sep="\t", index_col="phenotype_id", na_values=["NA"], keep_default_na=False)
 
 
-RUNNERS = {"qtltools": run_qtltools, "fastqtl": run_fastqtl, "tensorqtl": run_tensorqtl, "mage": run_mage}
+RUNNERS = {
+    "qtltools": run_qtltools,
+    "fastqtl": run_fastqtl,
+    "tensorqtl": run_tensorqtl,
+    "mage": run_mage,
+    "mage_store": lambda ds, out, args: run_mage(ds, out, args, from_store=True),
+}
 
 
 def run_peer(tool: str, ds: Dataset, out: Path, args) -> Run:
@@ -327,6 +359,7 @@ def run_peer(tool: str, ds: Dataset, out: Path, args) -> Run:
         return Run(tool, note=f"FAILED: {err}")
     if run.table is None:
         return run
+    run.table = run.table.rename(columns=DISTANCE_COLUMNS)
     run.table = run.table[[c for c in COMMON_COLUMNS if c in run.table.columns]]
     run.note = f"load {load_before:.1f}->{os.getloadavg()[0]:.1f}" + (f"; {run.note}" if run.note else "")
     run.save(out)
@@ -406,12 +439,20 @@ def agreement(runs: dict[str, Run], reference: str = "mage") -> list[str]:
                 # a rank correlation misses a uniform scale error: the median log ratio shows it
                 shift = np.median(np.log10(pair.iloc[:, 0].clip(lower=1e-300) / pair.iloc[:, 1].clip(lower=1e-300)))
                 parts.append(f"{col} Spearman {rho:.4f}, median log10 ratio {shift:+.3f}")
-        same = ref.table.loc[common, "variant_id"].astype(str) == run.table.loc[common, "variant_id"].astype(str)
+        # by position (distance to the same TSS): variant IDs differ between a VCF and mage's store (chr_pos_ref_alt)
+        same = ref.table.loc[common, "tss_distance"] == run.table.loc[common, "tss_distance"]
         # a different top variant with the same nominal p-value is a tie (variants in perfect LD), broken differently
         tied = ~same & np.isclose(ref.table.loc[common, "pval_nominal"], run.table.loc[common, "pval_nominal"], rtol=1e-4, atol=0)
         parts.append(f"same top variant {same.mean():.1%} (+ {tied.mean():.1%} ties with equal p broken differently)")
         lines.append(f"  mage vs {tool}: " + ", ".join(parts))
+    lines.append("  eGenes at Storey q <= 0.05 (R qvalue defaults on each tool's pval_beta): " + ", ".join(
+        f"{tool} {egenes(run.table)}" for tool, run in runs.items() if run.table is not None))  # fmt: skip
     return lines
+
+
+def egenes(table: pd.DataFrame) -> int:
+    p = table["pval_beta"].dropna().clip(upper=1.0).to_numpy()
+    return int((qvalue.qvalue(p)[0] <= 0.05).sum()) if len(p) else 0
 
 
 def planted_recovery(truth_path: Path, runs: dict[str, Run]) -> list[str]:
@@ -522,15 +563,16 @@ def report_projection(results: list[tuple[Dataset, dict[str, Run]]], args) -> No
                   f"({fmt_seconds(worst)} if every gene took {ADAPTIVE_MAX}){cpu}")  # fmt: skip
 
 
-def ratio_line(results: list[tuple[Dataset, dict[str, Run]]]) -> str:
+def ratio_line(results: list[tuple[Dataset, dict[str, Run]]], reference: str = "mage") -> str:
+    """Peer / reference wall-time ratios, walls summed over the datasets run (labelled 'mage' for either arm)."""
+
     def total(tool: str) -> float:
         walls = [runs[tool].wall for _, runs in results if tool in runs]
         return float(np.sum(walls)) if walls else float("nan")
 
-    mage = total("mage")
     parts = []
     for tool in ("qtltools", "fastqtl", "tensorqtl"):
-        ratio = total(tool) / mage
+        ratio = total(tool) / total(reference)
         parts.append(f"{tool}/mage={ratio:.2f}" if np.isfinite(ratio) else f"{tool}/mage=NA")
     return "RATIO " + " ".join(parts)
 
@@ -582,7 +624,12 @@ def main(argv=None) -> None:
         results.append((ds, runs))
     report_projection(results, args)
     print(f"\nload average after the runs: {os.getloadavg()[0]:.2f} (other work on the machine inflates wall times)")
-    print(ratio_line(results))
+    # the last line is for mage as the pipeline runs it (on its genotype store, built once per genome) when that ran
+    arms = [arm for arm in ("mage", "mage_store") if arm in args.peers]
+    for arm in arms:
+        how = "on its genotype store (the pipeline's path; store build not counted)" if arm == "mage_store" else "reading the VCF"
+        print(f"ratios to mage {how}: {ratio_line(results, arm)}")
+    print(ratio_line(results, arms[-1] if arms else "mage"))
 
 
 if __name__ == "__main__":

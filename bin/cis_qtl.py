@@ -39,27 +39,35 @@ def build_parser():
         metavar=("K", "N"),
         help="map chunk K of N (over phenotypes or groups, BED order)",
     )
-    p.add_argument("--threads", type=int, default=None, help="BLAS threads (default: the BLAS default)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="worker processes, each with single-threaded BLAS (the output does not depend on this number)",
+    )
     p.add_argument("--permutation-table", default=None, help="independent mode: permutation table with qval (qtl_fdr.py output)")
     p.add_argument("--fdr", type=float, default=0.05, help="independent mode: FDR defining significant phenotypes")
     p.add_argument("--float64", action="store_true", help="run the permutation products in float64 (slower; for checks)")
     return p
 
 
-def set_threads(threads: int | None) -> None:
-    """BLAS thread count; effective only before numpy is first imported (so main() imports the engine late)."""
-    if threads:
-        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[name] = str(threads)
+def single_threaded_blas() -> None:
+    """One BLAS thread per process, so results cannot depend on the thread count (BLAS sums in a thread-dependent
+    order); --threads forks worker processes instead. Effective only before numpy is first imported, so main()
+    imports the engine late."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
 
 
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
-    set_threads(args.threads)
+    single_threaded_blas()
     from magelib import cis
 
     if len(args.permutations) not in (1, 2) or min(args.permutations) < 1:
         raise InputError("--permutations takes N or HITS MAX (positive integers)")
+    if args.threads < 1:
+        raise InputError("--threads must be at least 1")
     if args.window < 0 or not 0 <= args.maf < 0.5:
         raise InputError("--window must be >= 0 and --maf in [0, 0.5)")
     settings = cis.Settings(args.window, args.maf, tuple(args.permutations), args.seed, not args.float64)
@@ -69,18 +77,30 @@ def main(argv=None) -> None:
         f"{problem.residualiser.k} covariates, df {problem.df}"
     )
     if args.mode == "permutation":
-        cis.write_table(cis.map_permutations(problem), f"{args.out}.cis_qtl.txt.gz")
+        cis.write_table(cis.map_permutations(problem, args.threads), f"{args.out}.cis_qtl.txt.gz")
     elif args.mode == "nominal":
-        cis.write_nominal(cis.map_nominal(problem), args.out)
+        cis.write_nominal(cis.map_nominal(problem, args.threads), args.out)
     else:
         if not args.permutation_table:
             raise InputError("independent mode needs --permutation-table (the qtl_fdr.py table with qval)")
         table = cis.read_table(args.permutation_table)
         from magelib.independent import map_independent
 
-        cis.write_table(map_independent(problem, table, args.fdr), f"{args.out}.cis_independent_qtl.txt")
+        cis.write_table(map_independent(problem, table, args.fdr, args.threads), f"{args.out}.cis_independent_qtl.txt")
     cis.log("done")
 
 
+def run_engine(argv=None) -> int:
+    """run(main), with a killed worker reported as exit code 137 (as the kernel reports an OOM kill)."""
+    single_threaded_blas()
+    from magelib.cis import WorkerKilled  # numpy loads here, after the BLAS thread count is set
+
+    try:
+        return run(main, argv)
+    except WorkerKilled as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 137
+
+
 if __name__ == "__main__":
-    sys.exit(run(main))
+    sys.exit(run_engine())

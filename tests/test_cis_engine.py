@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ import scipy.stats as ss
 
 from conftest import require_tool
 from magelib import beta, cis
+from magelib.cli import InputError
 
 GEUVADIS = "qtltools-example_geuvadis-chr22"
 FASTQTL_COLUMNS = [
@@ -318,11 +321,93 @@ def test_adaptive_stopping_is_fastqtls_rule():
     r_obs = 0.25
     every = cis.permuted_max_r(g, y, basis, shuffles)
     stop = int(np.nonzero(np.cumsum(every >= r_obs) == 25)[0][0])
-    adaptive = cis.run_permutations(g, y, basis, r_obs, shuffles, (25, 3000), float32=False)
+    adaptive = cis.run_permutations(g, y, basis, r_obs, shuffles, (25, 3000))
     assert len(adaptive) == stop + 1
     np.testing.assert_array_equal(adaptive, every[: stop + 1])
-    capped = cis.run_permutations(g, y, basis, 0.99, shuffles, (25, 1500), float32=False)
+    capped = cis.run_permutations(g, y, basis, 0.99, shuffles, (25, 1500))
     assert len(capped) == 1500
+
+
+class TwinSource:
+    """A genotype source of 12 variants, 100 bp apart, where variants (0, 5, 8), (2, 3, 9) and (4, 11) are twins
+    (identical dosages); the rest are distinct."""
+
+    def __init__(self, n: int = 60, seed: int = 5):
+        rng = np.random.default_rng(seed)
+        self.dosage = rng.integers(0, 3, (12, n)).astype(float)
+        for first, *twins in ((0, 5, 8), (2, 3, 9), (4, 11)):
+            self.dosage[twins] = self.dosage[first]
+        self.pos = 1000 + 100 * np.arange(12)
+
+    def load(self, chrom, start, end, sample_index):
+        keep = (self.pos >= start) & (self.pos <= end)
+        table = pd.DataFrame({"pos": self.pos[keep], "variant_id": [f"v{p}" for p in self.pos[keep]]})
+        return table, self.dosage[keep][:, sample_index]
+
+
+def test_twin_variants_enter_the_kernel_once():
+    """Twins give the same |r| under every shuffle, so the kernel keeps one row per set, also when the window
+    starts after a set's first member; the permuted max is unchanged."""
+    source = TwinSource()
+    n = source.dosage.shape[1]
+    residualiser = cis.Residualiser(np.random.default_rng(1).standard_normal((n, 2)))
+    bins = cis.GenotypeBins(source, np.arange(n), residualiser, maf=0.0)
+    y = cis.centred_unit(np.random.default_rng(2).standard_normal((1, n)))
+    shuffles = cis.permutation_matrix(n, 200, seed=3)
+    for lo in (0, 1500):  # all 12 variants (7 distinct); variants 5..11, where 5 and 8 are twins of 0 (6 distinct)
+        window = bins.window("chr1", lo, 10_000)
+        kernel = cis.kernel_rows(window, float32=True)
+        distinct = {row.tobytes() for row in window.g.astype(np.float32)}
+        assert len(kernel) == len(distinct) == (7 if lo == 0 else 6)
+        assert {row.tobytes() for row in kernel} == distinct
+        every = cis.permuted_max_r(window.g.astype(np.float32), y, residualiser.Q, shuffles)
+        np.testing.assert_allclose(cis.permuted_max_r(kernel, y, residualiser.Q, shuffles), every, rtol=1e-6)
+
+
+class FakeProblem:
+    """Just what map_units needs: units numbered 0..n-1 and a genotype source to reopen."""
+
+    def __init__(self, n: int):
+        self.n_units, self.source = n, SimpleNamespace(reopen=lambda: None)
+
+    def unit(self, i: int) -> int:
+        return i
+
+    def units(self):
+        return iter(range(self.n_units))
+
+
+def test_workers_keep_unit_order_and_pass_errors_on():
+    def square(problem, i):
+        if i == 7 and problem.n_units == 9:
+            raise InputError("unit 7 is bad")
+        return i * i
+
+    assert list(cis.map_units(FakeProblem(20), square, workers=3)) == [i * i for i in range(20)]
+    with pytest.raises(InputError, match="unit 7 is bad"):
+        list(cis.map_units(FakeProblem(9), square, workers=2))
+
+
+def test_a_killed_worker_fails_fast_as_killed(monkeypatch, capsys):
+    """A worker killed by a signal (as by the OOM killer) stops the run, rather than hanging, and cis_qtl.py exits
+    with 137, the code the pipeline retries with more memory, rather than 1 (bad input)."""
+
+    def killed(problem, i):
+        if i == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return i
+
+    with pytest.raises(cis.WorkerKilled) as caught:
+        list(cis.map_units(FakeProblem(8), killed, workers=2))
+    import cis_qtl  # bin/ is on sys.path (conftest)
+
+    def main(argv):
+        raise caught.value
+
+    monkeypatch.setattr(cis_qtl, "main", main)
+    monkeypatch.setattr(cis_qtl, "single_threaded_blas", lambda: None)  # leave this process's environment alone
+    assert cis_qtl.run_engine([]) == 137
+    assert "worker process died" in capsys.readouterr().err
 
 
 def test_pvalue_from_r_is_the_f_test():
@@ -378,11 +463,11 @@ def test_null_pval_beta_is_uniform(cohort_mapped):
 
 
 def test_same_seed_is_byte_identical_and_chunking_does_not_matter(cohort, tmp_path):
-    """Genes 1-42 as chunk 1 of 4 and as chunks 1-3 of 12, in separate processes: the same bytes. Another seed:
-    other shuffles, the same observed statistics."""
+    """Genes 1-42 as chunk 1 of 4 (two worker processes) and as chunks 1-3 of 12 (one each), in separate processes:
+    the same bytes. Another seed: other shuffles, the same observed statistics."""
     out, _ = cohort
     args = [*cohort_args(out), "--window", "50000", "--permutations", "20", "200"]
-    run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / "whole", "--chunk", 1, 4)
+    run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / "whole", "--chunk", 1, 4, "--threads", 2)
     parts = []
     for k in (1, 2, 3):
         run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / f"part{k}", "--chunk", k, 12)
@@ -399,7 +484,7 @@ def test_same_seed_is_byte_identical_and_chunking_does_not_matter(cohort, tmp_pa
 def test_nominal_chunks_equal_the_whole(cohort, tmp_path):
     out, _ = cohort
     args = [*cohort_args(out), "--window", "50000"]
-    run_cli("cis_qtl.py", "nominal", *args, "--out", tmp_path / "whole", "--chunk", 1, 4)
+    run_cli("cis_qtl.py", "nominal", *args, "--out", tmp_path / "whole", "--chunk", 1, 4, "--threads", 2)
     whole = pd.read_parquet(tmp_path / "whole.cis_qtl_pairs.chr1.parquet")
     parts = []
     for k in (1, 2):

@@ -14,6 +14,7 @@ include { FASTQ_ALIGN_STAR                 } from '../subworkflows/local/fastq_a
 include { SAMPLE_IDENTITY                  } from '../subworkflows/local/sample_identity/main'
 include { EXPRESSION_PHENOTYPES_COVARIATES } from '../subworkflows/local/expression_phenotypes_covariates/main'
 include { CIS_QTL_MAPPING                  } from '../subworkflows/local/cis_qtl_mapping/main'
+include { GENOTYPES_PREPARE                } from '../modules/local/genotypes/prepare/main'
 include { paramsSummaryMap                 } from 'plugin/nf-schema'
 include { softwareVersionsToYAML           } from '../subworkflows/local/utils_mage_pipeline'
 include { paramsSummaryMultiqc             } from '../subworkflows/local/utils_mage_pipeline'
@@ -136,11 +137,19 @@ workflow MAGE {
     // cis-eQTLs: chunks in parallel, q-values over all genes at once, independent signals.
     //
     if (!params.skip_qtl) {
+        // Genotype store: one task over every VCF (sorted by name so that -resume hits the cache), built once
+        // and shared by every mapping pass (eQTL now, sQTL later)
+        ch_vcf_all = ch_vcf
+            .toSortedList { a, b -> a[0].name <=> b[0].name }
+            .map { pairs -> [ [ id: 'genotypes' ], pairs.collect { pair -> pair[0] }, pairs.collect { pair -> pair[1] } ] }
+        GENOTYPES_PREPARE ( ch_vcf_all, ch_sample_table )
+        ch_store    = GENOTYPES_PREPARE.out.store.map { meta, store -> store }.first()
+        ch_versions = ch_versions.mix(GENOTYPES_PREPARE.out.versions)
+
         CIS_QTL_MAPPING (
-            ch_vcf,
+            ch_store,
             EXPRESSION_PHENOTYPES_COVARIATES.out.phenotype_bed,
             EXPRESSION_PHENOTYPES_COVARIATES.out.covariates,
-            ch_sample_table,
             [],
             params.qtl_chunks,
             !params.skip_independent

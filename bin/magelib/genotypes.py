@@ -299,6 +299,9 @@ class GenotypeStore:
         self._variants: dict[str, pd.DataFrame] = {}
         self._matrix: dict[str, np.ndarray] = {}
 
+    def reopen(self) -> None:
+        """Nothing to do after a fork: the dosage matrices are read-only memory maps."""
+
     def variants(self, chrom: str) -> pd.DataFrame:
         if chrom not in self._variants:
             table = pd.read_parquet(self.path / f"{chrom}.variants.parquet")
@@ -334,6 +337,10 @@ class VcfGenotypes:
         self.samples = list(self.vcf.samples)
         self.chromosomes = list(self.vcf.seqnames)
         self.use_ds = has_ds(self.vcf)
+
+    def reopen(self) -> None:
+        """A fresh htslib handle, for a forked worker (a handle shared across a fork shares its file offset)."""
+        self.vcf = open_vcf(self.path, self.samples)
 
     def load(self, chrom: str, start: int, end: int, sample_index: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
         if chrom not in self.chromosomes:

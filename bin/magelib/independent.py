@@ -18,13 +18,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .cis import GenotypeWindow, Problem, Progress, Unit, permutation_matrix, permutation_row, table_columns, unit_rows
+from .cis import GenotypeWindow, Problem, Unit, map_units, permutation_matrix, permutation_row, table_columns, unit_rows
 from .cli import InputError
 
 MAX_SIGNALS = 10
 
 
-def map_independent(problem: Problem, table: pd.DataFrame, fdr: float) -> pd.DataFrame:
+def map_independent(problem: Problem, table: pd.DataFrame, fdr: float, workers: int = 1) -> pd.DataFrame:
     """Conditionally independent signals (forward selection, then backward elimination) as tensorQTL/GTEx.
 
     ``table`` is the permutation table with ``qval``. The significance threshold is the largest pval_beta
@@ -43,12 +43,12 @@ def map_independent(problem: Problem, table: pd.DataFrame, fdr: float) -> pd.Dat
     top = {row[key]: row for row in significant.to_dict("records")}
     settings = problem.settings
     shuffles = permutation_matrix(len(problem.samples), settings.permutations[-1], settings.seed)
-    rows, progress = [], Progress(problem.n_units)
-    for i, unit in enumerate(problem.units(), 1):
+
+    def task(problem: Problem, unit: Unit) -> list[dict]:
         name = unit.group if unit.group is not None else unit.ids[0]
-        if name in top:
-            rows += _independent_unit(problem, unit, top[name], threshold, shuffles)
-        progress(i)
+        return _independent_unit(problem, unit, top[name], threshold, shuffles) if name in top else []
+
+    rows = [row for per_unit in map_units(problem, task, workers) for row in per_unit]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -62,7 +62,9 @@ def _independent_unit(problem: Problem, unit: Unit, top_row: dict, threshold: fl
     def conditional(selected: list[int]) -> dict:
         residualiser = problem.residualiser.extended(window.g[selected])
         g, norm = unit_rows(residualiser.residualise(window.g))
-        conditioned = GenotypeWindow(window.pos, window.ids, window.af, window.ma_samples, window.ma_count, g, norm * window.norm)
+        conditioned = GenotypeWindow(
+            window.pos, window.ids, window.af, window.ma_samples, window.ma_count, [g], norm * window.norm, window.twin
+        )
         df = len(problem.samples) - 2 - residualiser.k
         return permutation_row(problem, unit, conditioned, residualiser, df, shuffles)
 

@@ -1,10 +1,10 @@
 //
-// cis-QTL mapping: genotype store, permutation and nominal passes per phenotype chunk, FDR over all phenotypes
-// at once, then conditionally independent signals. eQTL when ch_groups is [], sQTL (grouped permutations) when it
-// is a phenotype-groups file; the meta id ('eqtl' / 'sqtl') prefixes every output.
+// cis-QTL mapping: permutation and nominal passes per phenotype chunk, FDR over all phenotypes at once, then
+// conditionally independent signals. eQTL when ch_groups is [], sQTL (grouped permutations) when it is a
+// phenotype-groups file; the meta id ('eqtl' / 'sqtl') prefixes every output. The genotype store is an input
+// (GENOTYPES_PREPARE, built once per run), so eQTL and sQTL mapping share it.
 //
 
-include { GENOTYPES_PREPARE   } from '../../../modules/local/genotypes/prepare/main'
 include { CISQTL_PERMUTATION  } from '../../../modules/local/cisqtl/permutation/main'
 include { CISQTL_NOMINAL      } from '../../../modules/local/cisqtl/nominal/main'
 include { CISQTL_FDR          } from '../../../modules/local/cisqtl/fdr/main'
@@ -13,10 +13,9 @@ include { CISQTL_INDEPENDENT  } from '../../../modules/local/cisqtl/independent/
 workflow CIS_QTL_MAPPING {
 
     take:
-    ch_vcf           // channel: [ path(vcf), path(tbi) ]  one or more (e.g. one per chromosome)
+    ch_store         // channel: path(genotype store directory), a value channel (GENOTYPES_PREPARE)
     ch_phenotype_bed // channel: [ path(bed.gz), path(tbi) ]
     ch_covariates    // channel: path(covariates.txt)  FastQTL format
-    ch_samples       // channel: path(samples.tsv)  sample table with 'individual' and 'sex' columns
     ch_groups        // channel: path(phenotype_groups.txt), or [] for ungrouped phenotypes (eQTL)
     n_chunks         // integer: phenotype chunks mapped as separate tasks
     run_independent  // boolean: map conditionally independent signals of the significant phenotypes
@@ -30,16 +29,6 @@ workflow CIS_QTL_MAPPING {
     ch_significant_pairs = channel.empty()
     ch_nominal           = channel.empty()
     ch_independent       = channel.empty()
-
-    //
-    // Genotype store: one task over every VCF, inputs sorted by name so that -resume hits the cache
-    //
-    ch_vcf_all = ch_vcf
-        .toSortedList { a, b -> a[0].name <=> b[0].name }
-        .map { pairs -> [ [ id: 'genotypes' ], pairs.collect { pair -> pair[0] }, pairs.collect { pair -> pair[1] } ] }
-    GENOTYPES_PREPARE ( ch_vcf_all, ch_samples.first() )
-    ch_store    = GENOTYPES_PREPARE.out.store.map { meta, store -> store }.first()
-    ch_versions = ch_versions.mix(GENOTYPES_PREPARE.out.versions)
 
     //
     // One task per chunk of phenotypes (or groups), in BED order
