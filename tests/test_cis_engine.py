@@ -521,7 +521,9 @@ def test_grouped_permutations_take_the_group_max(cohort, tmp_path):
     args = ["--genotypes", out / "genotypes.vcf.gz", "--phenotypes", index_bed(tmp_path / "paired.bed"), "--covariates",
             out / "covariates.txt", "--window", "50000", "--permutations", "200"]  # fmt: skip
     run_cli("cis_qtl.py", "permutation", *args, "--groups", groups, "--out", tmp_path / "grouped")
+    run_cli("cis_qtl.py", "permutation", *args, "--groups", groups, "--out", tmp_path / "grouped2", "--threads", 2)
     run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / "single")
+    assert (tmp_path / "grouped.cis_qtl.txt.gz").read_bytes() == (tmp_path / "grouped2.cis_qtl.txt.gz").read_bytes()
     grouped = cis.read_table(tmp_path / "grouped.cis_qtl.txt.gz")
     single = cis.read_table(tmp_path / "single.cis_qtl.txt.gz").set_index("phenotype_id")
     assert len(grouped) == 20 and (grouped["group_size"] == 2).all()
@@ -536,7 +538,7 @@ def test_grouped_permutations_take_the_group_max(cohort, tmp_path):
 def test_independent_signals(cohort_mapped, tmp_path):
     out, truth, _ = cohort_mapped
     run_cli("cis_qtl.py", "independent", *cohort_args(out), "--window", "50000", "--permutations", "1000",
-            "--permutation-table", out / "run1.cis_qtl.fdr.txt.gz", "--out", tmp_path / "ind")  # fmt: skip
+            "--permutation-table", out / "run1.cis_qtl.fdr.txt.gz", "--out", tmp_path / "ind", "--threads", 2)  # fmt: skip
     independent = pd.read_csv(tmp_path / "ind.cis_independent_qtl.txt", sep="\t")
     counts = independent.groupby("phenotype_id").size()
     two = truth.loc[truth["signals"] == 2, "phenotype_id"].unique()
