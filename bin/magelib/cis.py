@@ -14,10 +14,14 @@ computed until 1000 shuffles beat the observed |r| or 10,000 are done, and the r
 where the rule stops, so the block size does not change the answer. Grouped mode (sQTL) applies one shuffle to all
 phenotypes of a group, the window anchored on the group's first phenotype, and takes the max over all of them.
 
+Variants with identical genotypes ("twins", perfect LD) enter the permutation GEMM once: they share |r| under
+every shuffle and only the max is needed. Units run in forked worker processes (``--threads``), each with
+single-threaded BLAS.
+
 Reproducibility: one shuffle matrix per run, drawn from ``--seed`` only (the same for every phenotype, as tensorQTL),
 and every matrix product has operands determined by the phenotype alone (genotypes are residualised in fixed
-genomic bins, then each window is copied out), because BLAS results depend on operand shapes. So a rerun and any
-``--chunk`` split give byte-identical results for the same thread count.
+genomic bins, from which each window is assembled), because BLAS results depend on operand shapes; BLAS never
+splits a sum across threads. So a rerun, any ``--chunk`` split and any ``--threads`` give byte-identical results.
 """
 
 from __future__ import annotations
