@@ -60,3 +60,24 @@ def run_r(script: str, workdir: Path, package: str) -> None:
                 pytest.fail(f"R package {package} missing in CI")
             pytest.skip(f"R package {package} not installed")
         raise AssertionError(proc.stderr)
+
+
+def run_replicates_resolve(work: Path, libraries) -> None:
+    """Render REPLICATES_RESOLVE with the file names its tests stage in ``work`` (gene_{counts,tpm,lengths}.tsv,
+    read_pairs/<library>.fastq_check.json, identity_passing.tsv, samples.tsv), run it there, check its outputs."""
+    from nftools.render import render_process
+
+    resolve = render_process(
+        "modules/local/replicates/resolve/main.nf",
+        inputs={
+            "counts": "gene_counts.tsv",
+            "tpm": "gene_tpm.tsv",
+            "lengths": "gene_lengths.tsv",
+            "read_pairs": [f"read_pairs/{lib}.fastq_check.json" for lib in libraries],
+            "passing": "identity_passing.tsv",
+            "samples": "samples.tsv",
+        },
+        ext={"args": "--selection max_reads"},
+    )
+    resolve.run(work)
+    resolve.check_outputs(work)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import require_tool
+from conftest import require_tool, run_replicates_resolve
 from magelib.cli import run
 
 SAMPLES = pd.DataFrame(
@@ -245,20 +245,7 @@ def world_run(repo, test_world, tmp_path_factory):
     (work / "read_pairs").mkdir()
     for library in libraries:
         (work / "read_pairs" / f"{library}.fastq_check.json").symlink_to(work / f"{library}.fastq_check.json")
-    resolve = render_process(
-        "modules/local/replicates/resolve/main.nf",
-        inputs={
-            "counts": "gene_counts.tsv",
-            "tpm": "gene_tpm.tsv",
-            "lengths": "gene_lengths.tsv",
-            "read_pairs": [f"read_pairs/{lib}.fastq_check.json" for lib in libraries],
-            "passing": "identity_passing.tsv",
-            "samples": "samples.tsv",
-        },
-        ext={"args": "--selection max_reads"},
-    )
-    resolve.run(work)
-    resolve.check_outputs(work)
+    run_replicates_resolve(work, libraries)
     return work, truth.loc[libraries], counts
 
 

@@ -7,6 +7,7 @@ import json
 
 import pandas as pd
 
+from conftest import run_replicates_resolve
 from nftools.render import render_process
 
 MODULE = "modules/local/replicates/resolve/main.nf"
@@ -27,20 +28,7 @@ def test_resolve(tmp_path):
     samples[samples["sample"] != "A-7-1"].to_csv(
         tmp_path / "identity_passing.tsv", sep="\t", index=False
     )  # A-7-1 failed the gate
-    r = render_process(
-        MODULE,
-        inputs={
-            "counts": "gene_counts.tsv",
-            "tpm": "gene_tpm.tsv",
-            "lengths": "gene_lengths.tsv",
-            "read_pairs": [f"read_pairs/{lib}.fastq_check.json" for lib in libraries],
-            "passing": "identity_passing.tsv",
-            "samples": "samples.tsv",
-        },
-        ext={"args": "--selection max_reads"},
-    )
-    r.run(tmp_path)
-    r.check_outputs(tmp_path)
+    run_replicates_resolve(tmp_path, libraries)
     focal = pd.read_csv(tmp_path / "focal_libraries.tsv", sep="\t", index_col="individual")
     assert focal["library"].to_dict() == {"IA": "A-7-2", "IB": "B"}
     collapsed = pd.read_csv(tmp_path / "gene_counts.collapsed.tsv", sep="\t", index_col="gene_id")
