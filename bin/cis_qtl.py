@@ -53,15 +53,14 @@ def build_parser():
 
 def single_threaded_blas() -> None:
     """One BLAS thread per process, so results cannot depend on the thread count (BLAS sums in a thread-dependent
-    order); --threads forks worker processes instead. Effective only before numpy is first imported, so main()
-    imports the engine late."""
+    order); --threads forks worker processes instead. Effective only before numpy is first imported: run_engine()
+    calls it first, and main() imports the engine late."""
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = "1"
 
 
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
-    single_threaded_blas()
     from magelib import cis
 
     if len(args.permutations) not in (1, 2) or min(args.permutations) < 1:
