@@ -23,11 +23,18 @@ def main(argv=None) -> None:
         default="fail",
         help="what to do with libraries whose individual is not in the VCF",
     )
+    p.add_argument(
+        "--no-file-check",
+        action="store_true",
+        help="resolve FASTQ paths without checking that they exist (the pipeline checks them when it stages them)",
+    )
     p.add_argument("--out", type=Path, default=Path("samples.tsv"), help="normalised sample table")
     p.add_argument("--status", type=Path, default=Path("samplesheet.status.tsv"), help="sample-status fragment")
     args = p.parse_args(argv)
 
-    checked = check_samplesheet(args.samplesheet, args.base_dir, args.vcf, args.missing_individual)
+    checked = check_samplesheet(
+        args.samplesheet, args.base_dir, args.vcf, args.missing_individual, check_files=not args.no_file_check
+    )
     with atomic_open(args.out) as handle:
         writer = csv.DictWriter(handle, fieldnames=OUTPUT_COLUMNS, delimiter="\t", lineterminator="\n")
         writer.writeheader()

@@ -28,6 +28,11 @@ def build_parser():
         required=True,
         help="TSV with an 'individual' column (and 'sex', checked on chrX), or one individual per line",
     )
+    p.add_argument(
+        "--keep",
+        help="TSV with an 'individual' column (e.g. focal_libraries.tsv): only these individuals are stored and "
+        "counted for --maf (those dropped by identity QC are not)",
+    )
     p.add_argument("--out", required=True, help="output store directory (e.g. genotypes.store)")
     p.add_argument("--maf", type=float, default=0.01, help="minimum minor allele frequency among the individuals")
     p.add_argument(
@@ -43,11 +48,23 @@ def build_parser():
     return p
 
 
+def kept_individuals(individuals: list[str], keep_path: str, samples_path: str) -> list[str]:
+    """The individuals of the sample table that the --keep table lists, in sample-table order."""
+    keep, _ = read_sample_table(keep_path)
+    unknown = sorted(set(keep) - set(individuals))
+    if unknown:
+        raise InputError(f"{keep_path}: individual '{unknown[0]}' is not in the sample table {samples_path}")
+    wanted = set(keep)
+    return [individual for individual in individuals if individual in wanted]
+
+
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
     if not 0 <= args.maf < 0.5:
         raise InputError("--maf must be in [0, 0.5)")
     individuals, sexes = read_sample_table(args.samples)
+    if args.keep:
+        individuals = kept_individuals(individuals, args.keep, args.samples)
     settings = PrepareSettings(
         individuals, sexes, args.maf, args.chrx, parse_regions(args.par_regions), args.chromosomes, args.threads
     )

@@ -40,6 +40,22 @@ def test_world() -> Path:
     return TEST_WORLD
 
 
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory) -> Path:
+    """A `nextflow run -profile test` and its `-resume` (tests/run_test_profile.sh): the folder given by
+    MAGE_PIPELINE_RUN (CI runs the script first, with its log in the CI output), else a fresh run here."""
+    given = os.environ.get("MAGE_PIPELINE_RUN")
+    if given:
+        return Path(given)
+    if shutil.which("nextflow", path=f"{REPO / 'tools' / 'bin'}{os.pathsep}{os.environ['PATH']}") is None:
+        if os.environ.get("CI"):
+            pytest.fail("nextflow missing in CI (bash tests/setup.sh installs it)")
+        pytest.skip("nextflow not installed (bash tests/setup.sh installs it)")
+    outroot = tmp_path_factory.mktemp("pipeline")
+    subprocess.run(["bash", str(REPO / "tests" / "run_test_profile.sh"), str(outroot)], check=True)
+    return outroot
+
+
 def require_tool(*tools: str) -> None:
     """Skip unless every tool is on PATH (CI installs them all; a developer may not have)."""
     missing = [t for t in tools if shutil.which(t) is None]

@@ -118,7 +118,9 @@ def test_fault_is_caught_by_its_check_only(fault):
 def differing_files(left: Path, right: Path, prefix: str = "") -> set[str]:
     """Relative paths of files added, removed or changed between two trees."""
     cmp = filecmp.dircmp(left, right, ignore=["__pycache__"])
-    changed = {prefix + name for name in cmp.diff_files + cmp.funny_files}
+    # dircmp compares common files by size and mtime only: compare their bytes
+    _, mismatch, errors = filecmp.cmpfiles(left, right, cmp.common_files, shallow=False)
+    changed = {prefix + name for name in mismatch + errors + cmp.common_funny}
     for root, names in ((left, cmp.left_only), (right, cmp.right_only)):
         for name in names:  # a directory on one side only counts by its files (git keeps no empty directories)
             path = root / name

@@ -119,6 +119,32 @@ def test_chrx_exclude(test_world, tmp_path):
     assert GenotypeStore(tmp_path / "store").chromosomes == ["chr1", "chr2"]
 
 
+def test_keep_restricts_the_individuals_and_their_maf(test_world, tmp_path):
+    """--keep (the individuals that reach mapping): the MAF counts those alone, closed form from bcftools."""
+    vcf = test_world / "genotypes" / "genotypes.vcf.gz"
+    table = pd.read_csv(test_world / "genotypes" / "individuals.tsv", sep="\t")
+    kept = list(table["individual"][::4])
+    (tmp_path / "keep.tsv").write_text("individual\tlibrary\n" + "".join(f"{i}\tL{i}\n" for i in kept))
+    run("prepare_genotypes.py", "--vcf", vcf, "--samples", test_world / "genotypes" / "individuals.tsv",
+        "--keep", tmp_path / "keep.tsv", "--out", tmp_path / "store", "--maf", "0.05", "--chrx", "exclude")  # fmt: skip
+    store = GenotypeStore(tmp_path / "store")
+    assert list(store.samples) == kept
+    variants, dosage = bcftools_dosages(vcf, kept, region="chr1")
+    expected = variants.loc[maf_from(dosage) >= 0.05]
+    stored = pd.read_parquet(tmp_path / "store" / "chr1.variants.parquet")
+    assert len(stored) == len(expected) > 0
+
+
+def test_keep_with_an_unknown_individual_fails(test_world, tmp_path):
+    (tmp_path / "keep.tsv").write_text("individual\nNOBODY\n")
+    proc = run("prepare_genotypes.py", "--vcf", test_world / "genotypes" / "genotypes.vcf.gz", "--samples",
+               test_world / "genotypes" / "individuals.tsv", "--keep", tmp_path / "keep.tsv", "--out", tmp_path / "s",
+               check=False)  # fmt: skip
+    assert proc.returncode == 1
+    assert "NOBODY" in proc.stderr and "keep.tsv" in proc.stderr
+    assert not (tmp_path / "s").exists()
+
+
 CRAFTED = """##fileformat=VCFv4.2
 ##contig=<ID=chrX,length=1000000>
 ##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">

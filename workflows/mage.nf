@@ -15,12 +15,14 @@ include { SAMPLE_IDENTITY                  } from '../subworkflows/local/sample_
 include { EXPRESSION_PHENOTYPES_COVARIATES } from '../subworkflows/local/expression_phenotypes_covariates/main'
 include { CIS_QTL_MAPPING                  } from '../subworkflows/local/cis_qtl_mapping/main'
 include { GENOTYPES_PREPARE                } from '../modules/local/genotypes/prepare/main'
+include { BCFTOOLS_CONCAT                  } from '../modules/local/bcftools/concat/main'
 include { paramsSummaryMap                 } from 'plugin/nf-schema'
-include { softwareVersionsToYAML           } from '../subworkflows/local/utils_mage_pipeline'
+include { workflowVersionToYAML            } from '../subworkflows/local/utils_mage_pipeline'
 include { paramsSummaryMultiqc             } from '../subworkflows/local/utils_mage_pipeline'
 include { methodsDescriptionText           } from '../subworkflows/local/utils_mage_pipeline'
-include { vcfWithIndex                     } from '../subworkflows/local/utils_mage_pipeline'
+include { vcfsWithIndex                    } from '../subworkflows/local/utils_mage_pipeline'
 include { libraryMeta                      } from '../subworkflows/local/utils_mage_pipeline'
+include { libraryReads                     } from '../subworkflows/local/utils_mage_pipeline'
 
 workflow MAGE {
 
@@ -32,7 +34,15 @@ workflow MAGE {
     ch_multiqc_files = channel.empty()
     ch_status        = channel.empty()
 
-    ch_vcf              = channel.value(vcfWithIndex(params.vcf))
+    // Genotypes: one VCF, or several (e.g. per chromosome); those are joined once for the steps that read one VCF
+    def vcf_pairs       = vcfsWithIndex(params.vcf)
+    ch_vcf_inputs       = channel.value([ [ id: 'genotypes' ], vcf_pairs.collect { pair -> pair[0] }, vcf_pairs.collect { pair -> pair[1] } ])
+    ch_vcf              = channel.value(vcf_pairs[0])
+    if (vcf_pairs.size() > 1) {
+        BCFTOOLS_CONCAT ( ch_vcf_inputs )
+        ch_vcf      = BCFTOOLS_CONCAT.out.vcf.map { _meta, vcf, index -> [ vcf, index ] }
+        ch_versions = ch_versions.mix(BCFTOOLS_CONCAT.out.versions)
+    }
     ch_gtf              = channel.value(file(params.gtf, checkIfExists: true))
     ch_transcript_fasta = params.transcript_fasta ? channel.value(file(params.transcript_fasta, checkIfExists: true)) : channel.empty()
     ch_salmon_index     = params.salmon_index ? channel.value(file(params.salmon_index, checkIfExists: true)) : channel.empty()
@@ -44,10 +54,11 @@ workflow MAGE {
     //
     SAMPLESHEET_CHECK (
         ch_samplesheet,
-        ch_vcf.map { vcf, index -> vcf },
-        ch_samplesheet.map { meta, sheet -> sheet.parent.toString() }
+        vcf_pairs[0][0],  // every VCF has the same samples (BCFTOOLS_CONCAT stops otherwise)
+        ch_samplesheet.map { _meta, sheet -> sheet.parent.toString() }
     )
-    ch_sample_table = SAMPLESHEET_CHECK.out.samples.map { meta, table -> table }.first()
+    // Tasks whose inputs are all value channels emit value channels: no .first() needed on these
+    ch_sample_table = SAMPLESHEET_CHECK.out.samples.map { _meta, table -> table }
     ch_status       = ch_status.mix(SAMPLESHEET_CHECK.out.status)
     ch_versions     = ch_versions.mix(SAMPLESHEET_CHECK.out.versions)
 
@@ -57,9 +68,7 @@ workflow MAGE {
             sra:   row.run_accession
             fastq: true
         }
-    ch_fastq = ch_rows.fastq.map { row ->
-        [ libraryMeta(row), row.single_end == 'true' ? [ file(row.fastq_1) ] : [ file(row.fastq_1), file(row.fastq_2) ] ]
-    }
+    ch_fastq = ch_rows.fastq.map { row -> [ libraryMeta(row), libraryReads(row, params.input) ] }
 
     //
     // Reads: SRA download where asked, FASTQ integrity, FastQC, optional fastp, Salmon, gene matrices.
@@ -137,13 +146,10 @@ workflow MAGE {
     // cis-eQTLs: chunks in parallel, q-values over all genes at once, independent signals.
     //
     if (!params.skip_qtl) {
-        // Genotype store: one task over every VCF (sorted by name so that -resume hits the cache), built once
-        // and shared by every mapping pass (eQTL now, sQTL later)
-        ch_vcf_all = ch_vcf
-            .toSortedList { a, b -> a[0].name <=> b[0].name }
-            .map { pairs -> [ [ id: 'genotypes' ], pairs.collect { pair -> pair[0] }, pairs.collect { pair -> pair[1] } ] }
-        GENOTYPES_PREPARE ( ch_vcf_all, ch_sample_table )
-        ch_store    = GENOTYPES_PREPARE.out.store.map { meta, store -> store }.first()
+        // Genotype store: one task over every VCF, built once and shared by every mapping pass (eQTL now, sQTL
+        // later); it keeps only the individuals that reach mapping, so the MAF counts those alone
+        GENOTYPES_PREPARE ( ch_vcf_inputs, ch_sample_table, SAMPLE_IDENTITY.out.focal_libraries )
+        ch_store    = GENOTYPES_PREPARE.out.store.map { _meta, store -> store }
         ch_versions = ch_versions.mix(GENOTYPES_PREPARE.out.versions)
 
         CIS_QTL_MAPPING (
@@ -156,14 +162,16 @@ workflow MAGE {
         )
         ch_multiqc_files = ch_multiqc_files.mix(CIS_QTL_MAPPING.out.multiqc_files)
         ch_versions      = ch_versions.mix(CIS_QTL_MAPPING.out.versions)
+        // The independent signals of every chunk, merged in one table, beside the FDR table
+        CIS_QTL_MAPPING.out.independent.collectFile(storeDir: "${params.outdir}/cisqtl/eqtl")
     }
 
     //
     // Every library: kept, flagged, or dropped and why.
     //
     SAMPLE_STATUS (
-        SAMPLESHEET_CHECK.out.samples.map { meta, table -> [ [ id: 'sample_status' ], table ] },
-        ch_status.collect()
+        SAMPLESHEET_CHECK.out.samples.map { _meta, table -> [ [ id: 'sample_status' ], table ] },
+        ch_status.collect(sort: { a, b -> a.name <=> b.name })
     )
     ch_multiqc_files = ch_multiqc_files.mix(SAMPLE_STATUS.out.multiqc)
     ch_versions      = ch_versions.mix(SAMPLE_STATUS.out.versions)
@@ -171,7 +179,11 @@ workflow MAGE {
     //
     // Software versions, workflow summary, methods description and the MultiQC report.
     //
-    ch_collated_versions = softwareVersionsToYAML(ch_versions)
+    ch_collated_versions = ch_versions
+        .unique()
+        .map { versions_file -> file(versions_file).text.trim() }
+        .unique()
+        .mix(channel.of(workflowVersionToYAML()))
         .collectFile(storeDir: "${params.outdir}/pipeline_info", name: 'mage_software_mqc_versions.yml', sort: true, newLine: true)
 
     ch_multiqc_report = channel.empty()
@@ -186,7 +198,7 @@ workflow MAGE {
             .mix(ch_collated_versions)
 
         MULTIQC_REPORT (
-            ch_multiqc_files.collect(),
+            ch_multiqc_files.collect(sort: { a, b -> a.name <=> b.name ?: a.toString() <=> b.toString() }),
             channel.value(file("${projectDir}/assets/multiqc_config.yml", checkIfExists: true)),
             params.multiqc_config ? channel.value(file(params.multiqc_config, checkIfExists: true)) : channel.value([]),
             params.multiqc_logo ? channel.value(file(params.multiqc_logo, checkIfExists: true)) : channel.value([])

@@ -22,32 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .atomic import atomic_open, atomic_path  # noqa: F401  (atomic_open is re-exported)
 from .cli import InputError
 
 BED_COLUMNS = ["#chr", "start", "end", "phenotype_id"]
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary sibling path; rename it onto ``path`` only if the block succeeds.
-
-    A failed step therefore never leaves a half-written output under the final name.
-    """
-    final = Path(path)
-    tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-@contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator:
-    """Open a temporary sibling for writing and rename it onto ``path`` on success."""
-    with atomic_path(path) as tmp, open(tmp, mode) as handle:
-        yield handle
 
 
 def natural_key(chrom: str) -> tuple:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://")
 # Metadata that must agree across all libraries of one individual.
 PER_INDIVIDUAL = ("sex", "population", "continental_group")
 OUTPUT_COLUMNS = (
-    "sample individual population continental_group sex batch strandedness single_end fastq_1 fastq_2 run_accession".split()
+    "sample individual population continental_group sex batch strandedness single_end fastq_1 fastq_2 run_accession line".split()
 )
 
 
@@ -70,19 +71,22 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
     return rows
 
 
-def resolve_fastq(value: str, base_dir: Path, path: Path, line: int, column: str) -> str:
-    """Absolute path (relative paths are taken from the samplesheet's directory); remote URIs pass unchanged."""
+def resolve_fastq(value: str, base_dir: Path, path: Path, line: int, column: str, check_files: bool = True) -> str:
+    """Absolute path (relative paths are taken from the samplesheet's directory); remote URIs pass unchanged.
+
+    check_files=False leaves the existence check to the caller: inside a container the FASTQs are not visible
+    to this step, so the pipeline checks them when it stages them (naming this line)."""
     if not value.endswith(FASTQ_SUFFIXES):
         raise _fail(path, line, column, f"'{value}' must end in {' or '.join(FASTQ_SUFFIXES)}")
     if REMOTE.match(value):
         return value
-    resolved = (base_dir / value).resolve()
-    if not resolved.is_file():
+    resolved = Path(os.path.normpath(base_dir / value))
+    if check_files and not resolved.is_file():
         raise _fail(path, line, column, f"file not found: {value}")
     return str(resolved)
 
 
-def check_row(row: dict, line: int, path: Path, base_dir: Path) -> dict:
+def check_row(row: dict, line: int, path: Path, base_dir: Path, check_files: bool = True) -> dict:
     """Validate and normalise one row; raise naming the line and column at fault."""
     for column in ("sample", "individual"):
         if not row.get(column):
@@ -115,9 +119,10 @@ def check_row(row: dict, line: int, path: Path, base_dir: Path) -> dict:
         "batch": row.get("batch", ""),
         "strandedness": strandedness,
         "single_end": "true" if fastq_1 and not fastq_2 else "false",
-        "fastq_1": resolve_fastq(fastq_1, base_dir, path, line, "fastq_1") if fastq_1 else "",
-        "fastq_2": resolve_fastq(fastq_2, base_dir, path, line, "fastq_2") if fastq_2 else "",
+        "fastq_1": resolve_fastq(fastq_1, base_dir, path, line, "fastq_1", check_files) if fastq_1 else "",
+        "fastq_2": resolve_fastq(fastq_2, base_dir, path, line, "fastq_2", check_files) if fastq_2 else "",
         "run_accession": run,
+        "line": str(line),
     }
 
 
@@ -155,10 +160,16 @@ def vcf_samples(vcf: Path) -> list[str]:
     raise InputError(f"{vcf}: no #CHROM header line")
 
 
-def check_samplesheet(path: Path, base_dir: Path | None = None, vcf: Path | None = None, missing_action: str = "fail") -> Checked:
+def check_samplesheet(
+    path: Path,
+    base_dir: Path | None = None,
+    vcf: Path | None = None,
+    missing_action: str = "fail",
+    check_files: bool = True,
+) -> Checked:
     """Validate the whole samplesheet; with a VCF, every individual must be in its header (or be dropped)."""
     base_dir = base_dir or path.resolve().parent
-    rows = [(line, check_row(row, line, path, base_dir)) for line, row in read_rows(path)]
+    rows = [(line, check_row(row, line, path, base_dir, check_files)) for line, row in read_rows(path)]
     check_consistency(rows, path)
     result = Checked()
     in_vcf = set(vcf_samples(vcf)) if vcf else None

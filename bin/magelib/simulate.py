@@ -12,6 +12,7 @@ import gzip
 import json
 import os
 import shutil
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -333,6 +334,18 @@ def write_reference(out: Path, genome, genes, par_end: int) -> None:
     (ref / "transcripts.fa").write_text(fasta_text(records))
 
 
+def split_by_chromosome(vcf: Path, out: Path) -> None:
+    """One bgzipped, indexed VCF per chromosome with variants, as the 1000 Genomes panel is released (tests the
+    --vcf list input)."""
+    out.mkdir(parents=True, exist_ok=True)
+    listed = subprocess.run(["tabix", "--list-chroms", str(vcf)], check=True, capture_output=True, text=True)
+    for chrom in listed.stdout.split():
+        dest = out / f"genotypes.{chrom}.vcf.gz"
+        command = ["bcftools", "view", "--no-version", "--regions", chrom, "--output-type", "z", "--output", str(dest)]
+        subprocess.run([*command, str(vcf)], check=True)
+        tabix(dest, preset="vcf")
+
+
 def write_genotypes(out: Path, genome, variants, haps, cohort, seed: int) -> None:
     geno = out / "genotypes"
     geno.mkdir(parents=True)
@@ -341,6 +354,7 @@ def write_genotypes(out: Path, genome, variants, haps, cohort, seed: int) -> Non
     bgzip(plain, geno / "genotypes.vcf.gz")
     plain.unlink()
     tabix(geno / "genotypes.vcf.gz", preset="vcf")
+    split_by_chromosome(geno / "genotypes.vcf.gz", geno / "by_chromosome")
     table = pd.DataFrame(
         [(i.individual, i.population, i.continental_group, i.sex) for i in cohort],
         columns=["individual", "population", "continental_group", "sex"],

@@ -107,7 +107,9 @@ class Pipeline:
 def discover(root: Path) -> dict[str, str]:
     """Files to parse, relative to root, with their role: 'pipeline' files get every check, 'syntax' only parsing."""
     roles: dict[str, str] = {}
-    for path in sorted(root.glob("*.nf")):
+    for path in sorted(
+        p for p in root.glob("*.nf") if not p.name.startswith(".nf-test")
+    ):  # nf-test writes .nf-test-<hash>.nf here while it runs
         roles[path.name] = "pipeline"
     for path in sorted(root.glob("*.config")):
         roles[path.name] = "pipeline" if path.name == "nextflow.config" else "syntax"

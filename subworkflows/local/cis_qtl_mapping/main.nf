@@ -49,7 +49,7 @@ workflow CIS_QTL_MAPPING {
     ch_versions = ch_versions.mix(CISQTL_NOMINAL.out.versions.first())
     ch_nominal  = CISQTL_NOMINAL.out.pairs
     ch_nominal_files = ch_nominal
-        .flatMap { meta, chunk, files -> files instanceof List ? files : [ files ] }
+        .flatMap { _meta, _chunk, files -> files instanceof List ? files : [ files ] }
         .toSortedList { a, b -> a.name <=> b.name }
 
     //
@@ -68,11 +68,11 @@ workflow CIS_QTL_MAPPING {
             ch_store,
             ch_cov_value,
             ch_groups_value,
-            ch_fdr.map { meta, table -> table }.first()
+            ch_fdr.map { _meta, table -> table }.first()
         )
         ch_versions    = ch_versions.mix(CISQTL_INDEPENDENT.out.versions.first())
         ch_independent = CISQTL_INDEPENDENT.out.table
-            .collectFile(keepHeader: true, skip: 1, sort: { table -> table.name }) { meta, chunk, table ->
+            .collectFile(keepHeader: true, skip: 1, sort: { table -> table.name }) { meta, _chunk, table ->
                 [ "${meta.id}.cis_independent_qtl.txt", table ]
             }
     }

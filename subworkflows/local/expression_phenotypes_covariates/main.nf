@@ -36,7 +36,7 @@ workflow EXPRESSION_PHENOTYPES_COVARIATES {
         .combine(ch_tpm)
         .combine(ch_lengths)
         .map { counts, tpm, lengths -> [ [ id: 'expression' ], counts, tpm, lengths ] }
-    EXPRESSION_NORMALIZE ( ch_matrices, ch_gtf.first() )
+    EXPRESSION_NORMALIZE ( ch_matrices, ch_gtf )
     ch_versions      = ch_versions.mix(EXPRESSION_NORMALIZE.out.versions)
     ch_multiqc_files = ch_multiqc_files.mix(EXPRESSION_NORMALIZE.out.multiqc)
 
@@ -51,10 +51,10 @@ workflow EXPRESSION_PHENOTYPES_COVARIATES {
     PLINK2_VCF2PGEN ( ch_vcf_meta, ch_keep )
     PLINK2_INDEPPAIRWISE ( PLINK2_VCF2PGEN.out.pgen )
     ch_extract = PLINK2_INDEPPAIRWISE.out.prune_in
-        .map { meta, prune_in -> prune_in }
+        .map { _meta, prune_in -> prune_in }
         .ifEmpty([])
     PLINK2_PCA ( PLINK2_VCF2PGEN.out.pgen, ch_extract )
-    ch_eigenvec = PLINK2_PCA.out.eigenvec.map { meta, eigenvec -> eigenvec }
+    ch_eigenvec = PLINK2_PCA.out.eigenvec.map { _meta, eigenvec -> eigenvec }
     ch_versions = ch_versions
         .mix(PLINK2_VCF2PGEN.out.versions)
         .mix(PLINK2_INDEPPAIRWISE.out.versions)
@@ -65,21 +65,21 @@ workflow EXPRESSION_PHENOTYPES_COVARIATES {
     //
     COVARIATES_HIDDENFACTORS ( EXPRESSION_NORMALIZE.out.phenotype_bed, ch_eigenvec, ch_samples )
     ch_versions      = ch_versions.mix(COVARIATES_HIDDENFACTORS.out.versions)
-    ch_multiqc_files = ch_multiqc_files.mix(COVARIATES_HIDDENFACTORS.out.multiqc)
+    ch_multiqc_files = ch_multiqc_files.mix(COVARIATES_HIDDENFACTORS.out.multiqc.flatten())
 
     COVARIATES_ASSEMBLE (
         EXPRESSION_NORMALIZE.out.phenotype_bed,
         ch_eigenvec,
-        COVARIATES_HIDDENFACTORS.out.factors.map { meta, factors -> factors },
+        COVARIATES_HIDDENFACTORS.out.factors.map { _meta, factors -> factors },
         ch_samples,
         ch_focal
     )
     ch_versions      = ch_versions.mix(COVARIATES_ASSEMBLE.out.versions)
     ch_multiqc_files = ch_multiqc_files.mix(COVARIATES_ASSEMBLE.out.multiqc)
 
-    ch_phenotype_bed = EXPRESSION_NORMALIZE.out.phenotype_bed.map { meta, bed, tbi -> [ bed, tbi ] }
-    ch_beds          = EXPRESSION_NORMALIZE.out.beds.map { meta, beds, tbis -> [ beds, tbis ] }
-    ch_covariates    = COVARIATES_ASSEMBLE.out.covariates.map { meta, covariates -> covariates }
+    ch_phenotype_bed = EXPRESSION_NORMALIZE.out.phenotype_bed.map { _meta, bed, tbi -> [ bed, tbi ] }
+    ch_beds          = EXPRESSION_NORMALIZE.out.beds.map { _meta, beds, tbis -> [ beds, tbis ] }
+    ch_covariates    = COVARIATES_ASSEMBLE.out.covariates.map { _meta, covariates -> covariates }
     ch_genotype_pcs  = ch_eigenvec
 
     emit:

@@ -28,11 +28,11 @@ workflow FASTQ_ALIGN_STAR {
     //
     // STAR index: built only when none was given (the take is then empty)
     //
-    ch_index_given = ch_star_index.map { index -> true }.ifEmpty(false)
+    ch_index_given = ch_star_index.map { _index -> true }.ifEmpty(false)
     ch_to_index    = ch_fasta
         .combine(ch_index_given)
-        .filter { fasta, given -> !given }
-        .map { fasta, given -> fasta }
+        .filter { _fasta, given -> !given }
+        .map { fasta, _given -> fasta }
     STAR_GENOMEGENERATE ( ch_to_index, ch_gtf )
     ch_versions = ch_versions.mix(STAR_GENOMEGENERATE.out.versions)
     ch_index    = ch_star_index.mix(STAR_GENOMEGENERATE.out.index).first()
@@ -43,7 +43,7 @@ workflow FASTQ_ALIGN_STAR {
     ch_to_align = ch_reads.map { meta, reads -> [ meta, reads, [] ] }
     if (wasp) {
         ch_individuals = ch_reads
-            .map { meta, reads -> [ id: meta.individual, sex: meta.sex ] }
+            .map { meta, _reads -> [ id: meta.individual, sex: meta.sex ] }
             .unique()
             .combine(ch_vcf)
         BCFTOOLS_HETSNPS ( ch_individuals )
@@ -51,7 +51,7 @@ workflow FASTQ_ALIGN_STAR {
         ch_to_align = ch_reads
             .map { meta, reads -> [ meta.individual, meta, reads ] }
             .combine(BCFTOOLS_HETSNPS.out.vcf.map { individual, vcf -> [ individual.id, vcf ] }, by: 0)
-            .map { individual, meta, reads, vcf -> [ meta, reads, vcf ] }
+            .map { _individual, meta, reads, vcf -> [ meta, reads, vcf ] }
     }
 
     STAR_ALIGN ( ch_to_align, ch_index )
@@ -68,10 +68,10 @@ workflow FASTQ_ALIGN_STAR {
         .mix(SAMTOOLS_IDXSTATS.out.versions.first())
 
     ch_multiqc_files = ch_multiqc_files
-        .mix(STAR_ALIGN.out.log_final.map { meta, log -> log })
-        .mix(STAR_ALIGN.out.read_counts.map { meta, counts -> counts })
-        .mix(SAMTOOLS_FLAGSTAT.out.flagstat.map { meta, flagstat -> flagstat })
-        .mix(SAMTOOLS_IDXSTATS.out.idxstats.map { meta, idxstats -> idxstats })
+        .mix(STAR_ALIGN.out.log_final.map { _meta, log -> log })
+        .mix(STAR_ALIGN.out.read_counts.map { _meta, counts -> counts })
+        .mix(SAMTOOLS_FLAGSTAT.out.flagstat.map { _meta, flagstat -> flagstat })
+        .mix(SAMTOOLS_IDXSTATS.out.idxstats.map { _meta, idxstats -> idxstats })
 
     emit:
     bam           = ch_bam                    // channel: [ val(meta), path(<id>.bam), path(<id>.bam.bai) ]

@@ -1,5 +1,5 @@
 //
-// Download paired FASTQ for samplesheet rows that give an SRA/ENA run accession instead of files:
+// Download FASTQ (paired or single-end) for samplesheet rows that give an SRA/ENA run accession instead of files:
 // prefetch (with retries, vdb-validate) then fasterq-dump --split-files, gzipped as <library>_1/_2.fastq.gz.
 //
 
@@ -19,7 +19,11 @@ workflow FASTQ_DOWNLOAD_SRATOOLS {
     ch_versions = ch_versions.mix(SRATOOLS_PREFETCH.out.versions.first())
 
     SRATOOLS_FASTERQDUMP ( SRATOOLS_PREFETCH.out.sra )
-    ch_reads    = SRATOOLS_FASTERQDUMP.out.reads
+    // A run's layout is known only once it is downloaded: one file is a single-end library
+    ch_reads    = SRATOOLS_FASTERQDUMP.out.reads.map { meta, fastq ->
+        def fastqs = fastq instanceof List ? fastq : [ fastq ]
+        [ meta + [ single_end: fastqs.size() == 1 ], fastqs ]
+    }
     ch_versions = ch_versions.mix(SRATOOLS_FASTERQDUMP.out.versions.first())
 
     emit:

@@ -37,11 +37,11 @@ workflow FASTQ_QC_QUANT_SALMON {
     ch_versions   = ch_versions.mix(FASTQ_VALIDATE.out.versions.first())
     ch_valid      = ch_reads
         .join(ch_read_pairs, failOnMismatch: true, failOnDuplicate: true)
-        .map { meta, reads, json -> [ meta, reads ] }
+        .map { meta, reads, _json -> [ meta, reads ] }
 
     if (!skip_fastqc) {
         FASTQC_RUN ( ch_valid )
-        ch_multiqc_files = ch_multiqc_files.mix(FASTQC_RUN.out.zip.map { meta, zip -> zip })
+        ch_multiqc_files = ch_multiqc_files.mix(FASTQC_RUN.out.zip.map { _meta, zip -> zip }.flatten())
         ch_versions      = ch_versions.mix(FASTQC_RUN.out.versions.first())
     }
 
@@ -49,37 +49,37 @@ workflow FASTQ_QC_QUANT_SALMON {
     if (!skip_trimming) {
         FASTP_TRIM ( ch_valid )
         ch_quant_reads   = FASTP_TRIM.out.reads
-        ch_multiqc_files = ch_multiqc_files.mix(FASTP_TRIM.out.json.map { meta, json -> json })
+        ch_multiqc_files = ch_multiqc_files.mix(FASTP_TRIM.out.json.map { _meta, json -> json })
         ch_versions      = ch_versions.mix(FASTP_TRIM.out.versions.first())
     }
 
     //
     // Salmon index: built only when none was given (the take is then empty)
     //
-    ch_index_given = ch_salmon_index.map { index -> true }.ifEmpty(false)
+    ch_index_given = ch_salmon_index.map { _index -> true }.ifEmpty(false)
     ch_to_index    = ch_transcript_fasta
         .combine(ch_index_given)
-        .filter { fasta, given -> !given }
-        .map { fasta, given -> fasta }
+        .filter { _fasta, given -> !given }
+        .map { fasta, _given -> fasta }
     SALMON_INDEX ( ch_to_index )
     ch_versions = ch_versions.mix(SALMON_INDEX.out.versions)
     ch_index    = ch_salmon_index.mix(SALMON_INDEX.out.index).first()
 
     SALMON_QUANT ( ch_quant_reads, ch_index )
-    ch_multiqc_files = ch_multiqc_files.mix(SALMON_QUANT.out.quant.map { meta, quant -> quant })
+    ch_multiqc_files = ch_multiqc_files.mix(SALMON_QUANT.out.quant.map { _meta, quant -> quant })
     ch_versions      = ch_versions.mix(SALMON_QUANT.out.versions.first())
 
     //
     // One task over all libraries, inputs sorted by library ID so that -resume hits the cache
     //
     ch_quant_dirs = SALMON_QUANT.out.quant
-        .map { meta, quant -> quant }
+        .map { _meta, quant -> quant }
         .collect(sort: { a, b -> a.name <=> b.name })
     ch_pair_jsons = ch_read_pairs
-        .map { meta, json -> json }
+        .map { _meta, json -> json }
         .collect(sort: { a, b -> a.name <=> b.name })
     ch_declared = SALMON_QUANT.out.quant
-        .map { meta, quant -> "${meta.id}\t${meta.strandedness ?: 'auto'}" }
+        .map { meta, _quant -> "${meta.id}\t${meta.strandedness ?: 'auto'}" }
         .collectFile(name: 'declared_strandedness.tsv', seed: "sample\tstrandedness\n", newLine: true, sort: true)
 
     TXIMPORT_GENES ( ch_quant_dirs, ch_pair_jsons, ch_declared, ch_gtf )

@@ -43,7 +43,7 @@ workflow SAMPLE_IDENTITY {
     ch_vcf_if_aligned = ch_bam
         .first()
         .combine(ch_vcf)
-        .map { meta, bam, bai, vcf, index -> [ vcf, index ] }
+        .map { _meta, _bam, _bai, vcf, index -> [ vcf, index ] }
     IDENTITY_SITES ( ch_vcf_if_aligned, ch_gtf )
     ch_versions = ch_versions.mix(IDENTITY_SITES.out.versions)
 
@@ -51,7 +51,7 @@ workflow SAMPLE_IDENTITY {
     ch_versions = ch_versions.mix(BCFTOOLS_MPILEUP.out.versions.first())
 
     IDENTITY_CONCORDANCE (
-        BCFTOOLS_MPILEUP.out.counts.map { meta, counts -> counts }.collect(sort: { a, b -> a.name <=> b.name }),
+        BCFTOOLS_MPILEUP.out.counts.map { _meta, counts -> counts }.collect(sort: { a, b -> a.name <=> b.name }),
         IDENTITY_SITES.out.panel,
         ch_samples
     )
@@ -77,7 +77,7 @@ workflow SAMPLE_IDENTITY {
         ch_gene_counts,
         ch_gene_tpm,
         ch_gene_lengths,
-        ch_read_pairs.map { meta, json -> json }.collect(sort: { a, b -> a.name <=> b.name }),
+        ch_read_pairs.map { _meta, json -> json }.collect(sort: { a, b -> a.name <=> b.name }),
         IDENTITY_GATE.out.passing,
         ch_samples
     )

@@ -41,15 +41,27 @@ workflow PIPELINE_COMPLETION {
     def report_files = []
     multiqc_report.toList().subscribe { files -> report_files.addAll(files) }
 
+    // Handlers call functions: inside the handler closure `workflow` is not the run's metadata
     workflow.onComplete {
-        def status = workflow.success ? 'completed' : 'failed'
-        log.info "-[${workflow.manifest.name}] pipeline ${status}; results in ${outdir}"
-        if (workflow.success && report_files) {
-            log.info "-[${workflow.manifest.name}] MultiQC report: ${outdir}/multiqc/${file(report_files[0]).name}"
-        }
+        completionSummary(outdir, report_files)
     }
     workflow.onError {
-        log.error "-[${workflow.manifest.name}] pipeline failed: ${workflow.errorMessage}"
+        errorSummary()
+    }
+}
+
+def errorSummary() {
+    log.error "-[${workflow.manifest.name}] pipeline failed: ${workflow.errorMessage}"
+}
+
+/*
+    One line on how the run ended, and where its MultiQC report is.
+*/
+def completionSummary(outdir, report_files) {
+    def status = workflow.success ? 'completed' : 'failed'
+    log.info "-[${workflow.manifest.name}] pipeline ${status}; results in ${outdir}"
+    if (workflow.success && report_files) {
+        log.info "-[${workflow.manifest.name}] MultiQC report: ${outdir}/multiqc/${file(report_files[0]).name}"
     }
 }
 
@@ -68,14 +80,47 @@ def checkRequiredParams() {
 }
 
 /*
-    The VCF and its index (.tbi or .csi), as one value.
+    The genotype VCFs as [ vcf, index ] pairs sorted by file name: --vcf is one path, a glob or a comma-separated
+    list (e.g. one VCF per chromosome, as the 1000 Genomes panel), each with its .tbi or .csi beside it.
 */
-def vcfWithIndex(String vcf) {
-    def index = [ "${vcf}.tbi", "${vcf}.csi" ].find { file(it).exists() }
-    if (!index) {
-        error("No index for ${vcf}: expected ${vcf}.tbi or ${vcf}.csi (bcftools index -t).")
+def vcfsWithIndex(String spec) {
+    def vcfs = spec.tokenize(',').collect { item -> item.trim() }.findAll { item -> item }.collectMany { item ->
+        def found = files(item)
+        if (!found || !found.every { vcf -> vcf.exists() }) {
+            error("--vcf: no file matches '${item}'")
+        }
+        found
     }
-    return [ file(vcf, checkIfExists: true), file(index) ]
+    if (!vcfs) {
+        error("--vcf is empty: give a VCF, a glob or a comma-separated list of VCFs")
+    }
+    def names = vcfs.collect { vcf -> vcf.name }
+    def repeated = names.findAll { name -> names.count(name) > 1 }.unique()
+    if (repeated) {
+        error("--vcf: two VCFs share the file name '${repeated[0]}'; give files with distinct names")
+    }
+    return vcfs.sort { vcf -> vcf.name }.collect { vcf ->
+        // by URI: a remote path printed as a string loses its scheme and host
+        def index = [ '.tbi', '.csi' ].collect { suffix -> file(vcf.toUriString() + suffix) }.find { candidate -> candidate.exists() }
+        if (!index) {
+            error("No index for ${vcf}: expected ${vcf}.tbi or ${vcf}.csi (bcftools index -t ${vcf})")
+        }
+        [ vcf, index ]
+    }
+}
+
+/*
+    The FASTQ files of one row of the checked sample table; a missing file is an error naming the samplesheet line.
+*/
+def libraryReads(Map row, sheet) {
+    def columns = row.single_end == 'true' ? [ 'fastq_1' ] : [ 'fastq_1', 'fastq_2' ]
+    return columns.collect { column ->
+        def fastq = file(row[column])
+        if (!fastq.exists()) {
+            error("${sheet} line ${row.line}, column '${column}': file not found: ${row[column]}")
+        }
+        fastq
+    }
 }
 
 /*
@@ -95,16 +140,8 @@ def libraryMeta(Map row) {
 }
 
 /*
-    Collated software versions as YAML, one block per process, sorted, for MultiQC.
+    The workflow's own versions, as a block of the collated software versions.
 */
-def softwareVersionsToYAML(ch_versions) {
-    return ch_versions
-        .unique()
-        .map { versions_file -> file(versions_file).text.trim() }
-        .unique()
-        .mix(channel.of(workflowVersionToYAML()))
-}
-
 def workflowVersionToYAML() {
     return """
     Workflow:
@@ -117,7 +154,7 @@ def workflowVersionToYAML() {
     Workflow summary (the parameters that differ from defaults) as MultiQC custom content.
 */
 def paramsSummaryMultiqc(summary_params) {
-    def rows = summary_params.collectMany { group, group_params ->
+    def rows = summary_params.collectMany { _group, group_params ->
         group_params.collect { key, value -> "        <dt>${key}</dt><dd><samp>${value ?: '<span style=\"color:#999999;\">N/A</span>'}</samp></dd>" }
     }
     return """

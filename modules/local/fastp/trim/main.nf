@@ -23,12 +23,13 @@ process FASTP_TRIM {
     script:
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
+    def fastqs = reads instanceof List ? reads : [ reads ]
+    def mates = meta.single_end
+        ? "--in1 ${fastqs[0]} --out1 ${prefix}_1.fastp.fastq.gz"
+        : "--in1 ${fastqs[0]} --in2 ${fastqs[1]} --out1 ${prefix}_1.fastp.fastq.gz --out2 ${prefix}_2.fastp.fastq.gz"
     """
     fastp \\
-        --in1 ${reads[0]} \\
-        --in2 ${reads[1]} \\
-        --out1 ${prefix}_1.fastp.fastq.gz \\
-        --out2 ${prefix}_2.fastp.fastq.gz \\
+        ${mates} \\
         --json ${prefix}.fastp.json \\
         --html ${prefix}.fastp.html \\
         --report_title '${meta.id}' \\
@@ -47,7 +48,7 @@ process FASTP_TRIM {
     prefix = task.ext.prefix ?: "${meta.id}"
     """
     echo "" | gzip > ${prefix}_1.fastp.fastq.gz
-    echo "" | gzip > ${prefix}_2.fastp.fastq.gz
+    ${meta.single_end ? '' : "echo '' | gzip > ${prefix}_2.fastp.fastq.gz"}
     touch ${prefix}.fastp.json ${prefix}.fastp.html ${prefix}.fastp.log
 
     cat <<-END_VERSIONS > versions.yml

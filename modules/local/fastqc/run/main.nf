@@ -23,7 +23,7 @@ process FASTQC_RUN {
     prefix = task.ext.prefix ?: "${meta.id}"
     // Links named after the library so that reports (and MultiQC rows) carry the library ID, not the file name
     def fastqs = reads instanceof List ? reads : [reads]
-    def renamed = fastqs.size() == 1 ? ["${prefix}.fastq.gz"] : fastqs.withIndex().collect { fq, i -> "${prefix}_${i + 1}.fastq.gz" }
+    def renamed = fastqs.size() == 1 ? ["${prefix}.fastq.gz"] : fastqs.withIndex().collect { _fq, i -> "${prefix}_${i + 1}.fastq.gz" }
     def links = [fastqs, renamed].transpose().collect { fq, name -> "[ -e ${name} ] || ln -s ${fq} ${name}" }.join('\n    ')
     // FastQC takes memory per thread in MB (100-10000); give each thread an equal share of the task's memory
     def memory_mb = task.memory ? Math.max(100, Math.min(10000, (task.memory.toMega() / task.cpus) as int)) : 512

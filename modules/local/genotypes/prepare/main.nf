@@ -8,6 +8,7 @@ process GENOTYPES_PREPARE {
     input:
     tuple val(meta), path(vcfs), path(indices)
     path samples
+    path keep      // TSV with an 'individual' column: the individuals that reach QTL mapping, or [] for all
 
     output:
     tuple val(meta), path("${prefix}.genotypes"), emit: store
@@ -19,10 +20,12 @@ process GENOTYPES_PREPARE {
     script:
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
+    def keep_arg = keep ? "--keep ${keep}" : ''
     """
     prepare_genotypes.py \\
         --vcf ${vcfs} \\
         --samples ${samples} \\
+        ${keep_arg} \\
         --out ${prefix}.genotypes \\
         --threads ${task.cpus} \\
         ${args}

@@ -23,10 +23,15 @@ process SALMON_QUANT {
 
     script:
     def args = task.ext.args ?: ''
-    // Library type: 'A' lets Salmon detect it; MAGE fixed 'IU' (inward, unstranded)
-    def libtype = task.ext.libtype ?: 'A'
+    // Library type: ext.libtype for every library (MAGE fixed 'IU'), else from the samplesheet's strandedness;
+    // 'auto' lets Salmon detect it ('A')
+    def strand_codes = [ unstranded: 'U', forward: 'SF', reverse: 'SR' ]
+    def libtype = task.ext.libtype ?: (
+        meta.strandedness in strand_codes ? (meta.single_end ? '' : 'I') + strand_codes[meta.strandedness] : 'A'
+    )
     prefix = task.ext.prefix ?: "${meta.id}"
-    def input_reads = meta.single_end ? "-r ${reads}" : "-1 ${reads[0]} -2 ${reads[1]}"
+    def fastqs = reads instanceof List ? reads : [ reads ]
+    def input_reads = meta.single_end ? "-r ${fastqs[0]}" : "-1 ${fastqs[0]} -2 ${fastqs[1]}"
     """
     salmon quant \\
         --threads ${task.cpus} \\

@@ -34,14 +34,21 @@ process SRATOOLS_FASTERQDUMP {
         --outfile ${prefix}.fastq \\
         ${sra}
 
-    for mate in 1 2; do
-        if [ ! -s ${prefix}_\${mate}.fastq ]; then
-            echo "ERROR: fasterq-dump wrote no ${prefix}_\${mate}.fastq for ${sra}: is this run paired-end?" >&2
-            exit 1
-        fi
-    done
-    pigz ${args2} --no-name --processes ${task.cpus} ${prefix}_1.fastq ${prefix}_2.fastq
-    rm -f ${prefix}.fastq
+    # Paired runs give <prefix>_1/_2.fastq (orphans in <prefix>.fastq, dropped); single-end runs one file,
+    # kept as <prefix>_1.fastq. The subworkflow sets meta.single_end from the number of files.
+    if [ -s ${prefix}_1.fastq ] && [ -s ${prefix}_2.fastq ]; then
+        rm -f ${prefix}.fastq
+        mates="${prefix}_1.fastq ${prefix}_2.fastq"
+    elif [ -s ${prefix}.fastq ] && [ ! -e ${prefix}_2.fastq ]; then
+        mv ${prefix}.fastq ${prefix}_1.fastq
+        mates="${prefix}_1.fastq"
+    elif [ -s ${prefix}_1.fastq ] && [ ! -e ${prefix}_2.fastq ]; then
+        mates="${prefix}_1.fastq"
+    else
+        echo "ERROR: fasterq-dump wrote no reads (or only mate 2) for ${sra}" >&2
+        exit 1
+    fi
+    pigz ${args2} --no-name --processes ${task.cpus} \$mates
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -20,19 +20,24 @@ process STAR_GENOMEGENERATE {
 
     script:
     def args = task.ext.args ?: ''
+    // STAR reads neither gzipped FASTA nor gzipped GTF (GENCODE ships both gzipped): decompress them here
+    def gunzip = [ fasta, gtf ].findAll { ref -> ref.name.endsWith('.gz') }.collect { ref -> "gzip -cd ${ref} > ${ref.baseName}" }.join('\n')
+    def fasta_plain = fasta.name.endsWith('.gz') ? fasta.baseName : fasta.name
+    def gtf_plain = gtf.name.endsWith('.gz') ? gtf.baseName : gtf.name
     def memory = task.memory ? "--limitGenomeGenerateRAM ${task.memory.toBytes() - 100000000}" : ''
     // STAR's rule for small genomes, min(14, log2(genome length) / 2 - 1), unless ext.args sets it
     def auto_sa = !args.contains('--genomeSAindexNbases')
-    def count_sa = auto_sa ? "sa_nbases=\$(awk '!/^>/ { n += length(\$0) } END { b = int(log(n) / log(2) / 2 - 1); print (b > 14 ? 14 : b) }' ${fasta})" : ''
+    def count_sa = auto_sa ? "sa_nbases=\$(awk '!/^>/ { n += length(\$0) } END { b = int(log(n) / log(2) / 2 - 1); print (b > 14 ? 14 : b) }' ${fasta_plain})" : ''
     def sa_index = auto_sa ? '--genomeSAindexNbases \$sa_nbases' : ''
     """
+    ${gunzip}
     ${count_sa}
     mkdir star
     STAR \\
         --runMode genomeGenerate \\
         --genomeDir star/ \\
-        --genomeFastaFiles ${fasta} \\
-        --sjdbGTFfile ${gtf} \\
+        --genomeFastaFiles ${fasta_plain} \\
+        --sjdbGTFfile ${gtf_plain} \\
         --runThreadN ${task.cpus} \\
         --outFileNamePrefix star/ \\
         ${sa_index} \\
