@@ -16,13 +16,13 @@ include { EXPRESSION_PHENOTYPES_COVARIATES } from '../subworkflows/local/express
 include { CIS_QTL_MAPPING                  } from '../subworkflows/local/cis_qtl_mapping/main'
 include { GENOTYPES_PREPARE                } from '../modules/local/genotypes/prepare/main'
 include { BCFTOOLS_CONCAT                  } from '../modules/local/bcftools/concat/main'
+include { workflowVersionToYAML            } from '../subworkflows/local/utils_mage_pipeline/functions'
+include { paramsSummaryMultiqc             } from '../subworkflows/local/utils_mage_pipeline/functions'
 include { paramsSummaryMap                 } from 'plugin/nf-schema'
-include { workflowVersionToYAML            } from '../subworkflows/local/utils_mage_pipeline'
-include { paramsSummaryMultiqc             } from '../subworkflows/local/utils_mage_pipeline'
-include { methodsDescriptionText           } from '../subworkflows/local/utils_mage_pipeline'
-include { vcfsWithIndex                    } from '../subworkflows/local/utils_mage_pipeline'
-include { libraryMeta                      } from '../subworkflows/local/utils_mage_pipeline'
-include { libraryReads                     } from '../subworkflows/local/utils_mage_pipeline'
+include { methodsDescriptionText           } from '../subworkflows/local/utils_mage_pipeline/functions'
+include { vcfsWithIndex                    } from '../subworkflows/local/utils_mage_pipeline/functions'
+include { libraryMeta                      } from '../subworkflows/local/utils_mage_pipeline/functions'
+include { libraryReads                     } from '../subworkflows/local/utils_mage_pipeline/functions'
 
 workflow MAGE {
 
@@ -149,7 +149,8 @@ workflow MAGE {
         // Genotype store: one task over every VCF, built once and shared by every mapping pass (eQTL now, sQTL
         // later); it keeps only the individuals that reach mapping, so the MAF counts those alone
         GENOTYPES_PREPARE ( ch_vcf_inputs, ch_sample_table, SAMPLE_IDENTITY.out.focal_libraries )
-        ch_store    = GENOTYPES_PREPARE.out.store.map { _meta, store -> store }
+        // a queue channel (the focal-library table comes from one), made a value for every chunk task
+        ch_store    = GENOTYPES_PREPARE.out.store.map { _meta, store -> store }.first()
         ch_versions = ch_versions.mix(GENOTYPES_PREPARE.out.versions)
 
         CIS_QTL_MAPPING (

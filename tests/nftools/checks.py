@@ -202,7 +202,7 @@ def check_params(target) -> list[Problem]:
         add("nextflow_schema.json", None, f"$defs group '{group}' is not referenced by allOf (its params are not validated)")
     for name, (rel, line) in sorted(uses.items()):
         if name not in declared:
-            add(rel, line, f"params.{name} is used but not declared in nextflow.config params {{}}")
+            add(rel, line, f"params.{name} is used but not declared in nextflow.config (params block)")
         if name not in in_schema:
             add(rel, line, f"params.{name} is used but not in nextflow_schema.json")
     for name, line in sorted(declared.items()):
