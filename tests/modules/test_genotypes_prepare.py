@@ -23,6 +23,7 @@ def test_builds_the_store(test_world, tmp_path):
             "vcfs": ["genotypes.vcf.gz"],
             "indices": ["genotypes.vcf.gz.tbi"],
             "samples": "individuals.tsv",
+            "keep": [],
         },
         ext={"args": "--maf 0.01 --chrx diploid --par-regions chrX:1-21530"},
         cpus=1,
@@ -39,7 +40,7 @@ def test_builds_the_store(test_world, tmp_path):
 
 
 def test_stub(tmp_path):
-    inputs = {"meta": {"id": "world"}, "vcfs": ["a.vcf.gz"], "indices": ["a.vcf.gz.tbi"], "samples": "s.tsv"}
+    inputs = {"meta": {"id": "world"}, "vcfs": ["a.vcf.gz"], "indices": ["a.vcf.gz.tbi"], "samples": "s.tsv", "keep": []}
     r = render_process(MODULE, inputs=inputs, stub=True)
     r.run(tmp_path)
     r.check_outputs(tmp_path)

@@ -43,6 +43,7 @@ workflow CIS_QTL_MAPPING {
     ch_versions    = ch_versions.mix(CISQTL_PERMUTATION.out.versions.first())
     ch_permutation = CISQTL_PERMUTATION.out.table
         .toSortedList { a, b -> a[1] <=> b[1] }
+        .filter { items -> items }  // no chunk ran (no phenotypes, e.g. a -stub run): nothing to correct
         .map { items -> [ items[0][0], items.collect { item -> item[2] } ] }
 
     CISQTL_NOMINAL ( ch_chunks, ch_store, ch_cov_value )
