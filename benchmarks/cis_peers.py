@@ -33,7 +33,12 @@ sys.path.insert(0, str(HERE))
 
 import simulate_cis  # noqa: E402
 
-from magelib import cli, io, normalize, qvalue  # noqa: E402
+from magelib import cli  # noqa: E402
+from magelib.io.atomic import atomic_open, atomic_path  # noqa: E402
+from magelib.io.tables import check_unique, read_covariates, write_covariates  # noqa: E402
+from magelib.io.tools import tabix  # noqa: E402
+from magelib.phenotypes.normalize import inverse_normal_transform  # noqa: E402
+from magelib.qtl.qvalue import qvalue  # noqa: E402
 
 PEERS = ("qtltools", "fastqtl", "tensorqtl", "mage", "mage_store")
 GEUVADIS_COPY = Path("/work/shared/data/qtltools-example_geuvadis-chr22")
@@ -84,9 +89,9 @@ def maf_filtered_vcf(source: Path, dest: Path, threads: int) -> None:
     """MAF >= 0.01 before anything reads it, so QTLtools (no MAF option) sees the same variants as the others."""
     if dest.exists():
         return
-    with io.atomic_path(dest) as tmp:
+    with atomic_path(dest) as tmp:
         sh(["bcftools", "view", "-q", "0.01:minor", "-Oz", "-o", str(tmp), "--threads", str(threads), str(source)])
-    io.tabix(dest, preset="vcf")
+    tabix(dest, preset="vcf")
 
 
 def count_variants(vcf: Path) -> int:
@@ -117,15 +122,15 @@ def prepare_geuvadis(workdir: Path, n_genes: int | None, threads: int) -> Datase
     table = pd.read_csv(src / GEUVADIS_FILES[1], sep="\t", dtype={"#chr": str}).rename(columns={"gene": "phenotype_id"})
     table = table.head(n_genes) if n_genes else table
     values = table.iloc[:, 6:]
-    normalised = pd.DataFrame(normalize.inverse_normal_transform(values.to_numpy(dtype=float)), columns=values.columns)
+    normalised = pd.DataFrame(inverse_normal_transform(values.to_numpy(dtype=float)), columns=values.columns)
     bed, bed6 = out / "phenotypes.bed.gz", out / "phenotypes.qtltools.bed.gz"
     if not bed6.exists():
         write_beds(table, normalised, bed, bed6)
-    covariates = io.read_covariates(src / GEUVADIS_FILES[2])
+    covariates = read_covariates(src / GEUVADIS_FILES[2])
     covariates.index = [name.rsplit("/", 1)[-1] for name in covariates.index]
-    io.check_unique(covariates.index, "covariate", str(src / GEUVADIS_FILES[2]))
+    check_unique(covariates.index, "covariate", str(src / GEUVADIS_FILES[2]))
     cov_path = out / "covariates.txt"
-    io.write_covariates(covariates[values.columns], cov_path)
+    write_covariates(covariates[values.columns], cov_path)
     return Dataset("geuvadis", vcf, bed, bed6, cov_path, values.shape[1], len(table), len(covariates), count_variants(vcf))
 
 
@@ -148,7 +153,7 @@ def prepare_mage_sim(workdir: Path, n_genes: int | None, seed: int) -> Dataset:
     bed, bed6 = out / "phenotypes.bed.gz", out / "phenotypes.qtltools.bed.gz"
     if not bed6.exists():
         write_beds(table.iloc[:, :4].assign(strand="+"), values, bed, bed6)
-    covariates = io.read_covariates(sim / "covariates.txt")
+    covariates = read_covariates(sim / "covariates.txt")
     vcf = sim / "genotypes.vcf.gz"
     shape = {
         "n_samples": values.shape[1],
@@ -174,9 +179,9 @@ class Run:
     def save(self, run_dir: Path) -> None:
         """Keep the measurement so a later call can --reuse it (e.g. re-run only the mage arm)."""
         record = {"wall": self.wall, "rss_bytes": self.rss_bytes, "cpu": self.cpu, "note": self.note}
-        with io.atomic_open(run_dir / f"{self.tool}.result.json") as handle:
+        with atomic_open(run_dir / f"{self.tool}.result.json") as handle:
             json.dump(record, handle)
-        with io.atomic_path(run_dir / f"{self.tool}.table.tsv") as tmp:
+        with atomic_path(run_dir / f"{self.tool}.table.tsv") as tmp:
             self.table.to_csv(tmp, sep="\t", index_label="phenotype_id")
 
     @classmethod
@@ -305,7 +310,7 @@ def genotype_store(ds: Dataset, args) -> Path:
     if not (store / "manifest.json").exists():
         samples = store.with_suffix(".samples.txt")
         header = pd.read_csv(ds.bed, sep="\t", nrows=0).columns[4:]
-        with io.atomic_open(samples) as handle:
+        with atomic_open(samples) as handle:
             handle.write("\n".join(header) + "\n")
         start = time.perf_counter()
         sh([sys.executable, str(REPO / "bin" / "prepare_genotypes.py"), "--vcf", str(ds.vcf), "--samples", str(samples),
@@ -452,7 +457,7 @@ def agreement(runs: dict[str, Run], reference: str = "mage") -> list[str]:
 
 def egenes(table: pd.DataFrame) -> int:
     p = table["pval_beta"].dropna().clip(upper=1.0).to_numpy()
-    return int((qvalue.qvalue(p)[0] <= 0.05).sum()) if len(p) else 0
+    return int((qvalue(p)[0] <= 0.05).sum()) if len(p) else 0
 
 
 def planted_recovery(truth_path: Path, runs: dict[str, Run]) -> list[str]:
@@ -515,14 +520,14 @@ def report_kernel(ds: Dataset, runs: dict[str, Run], args) -> None:
 KERNEL_PROBE = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from magelib import cis
-print(json.dumps(cis.kernel_benchmark(n_variants=int(sys.argv[2]), n_samples=int(sys.argv[3]), n_perm=int(sys.argv[4]))))
+from magelib.qtl.benchmark import kernel_benchmark
+print(json.dumps(kernel_benchmark(n_variants=int(sys.argv[2]), n_samples=int(sys.argv[3]), n_perm=int(sys.argv[4]))))
 """
 
 
 def kernel_benchmark_line(ds: Dataset, n_variants: int, args) -> str:
-    """mage's own kernel micro-benchmark (magelib.cis.kernel_benchmark), in a child with the tools' core count."""
-    if not (REPO / "bin" / "magelib" / "cis.py").exists():
+    """mage's own kernel micro-benchmark (magelib.qtl.benchmark.kernel_benchmark), in a child with the tools' core count."""
+    if not (REPO / "bin" / "magelib" / "qtl" / "benchmark.py").exists():
         return ""
     cmd = [sys.executable, "-c", KERNEL_PROBE, str(REPO / "bin"), str(n_variants), str(ds.n_samples), str(args.permutations)]
     try:

@@ -25,7 +25,9 @@ from scipy.special import ndtri
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bin"))
 
-from magelib import cli, io  # noqa: E402
+from magelib import cli  # noqa: E402
+from magelib.io import tables, tools  # noqa: E402
+from magelib.io.atomic import atomic_path  # noqa: E402
 
 CONTIG = "chr1"
 LATENT_PROCESSES = 4
@@ -125,7 +127,7 @@ def write_genotypes(spec: SimSpec, vcf: Path, samples: list[str], rng: np.random
     ref_ix = rng.integers(4, size=pos.size)
     alt_ix = (ref_ix + rng.integers(1, 4, size=pos.size)) % 4
     kept_pos, kept_dosage, kept_ids = [], [], []
-    with io.atomic_path(vcf) as tmp, open(tmp, "wb") as handle:
+    with atomic_path(vcf) as tmp, open(tmp, "wb") as handle:
         bgzip = subprocess.Popen(["bgzip", "-c"], stdin=subprocess.PIPE, stdout=handle)
         bgzip.stdin.write(vcf_header(samples, int(pos[-1]) + spec.window))
         offset = 0
@@ -142,7 +144,7 @@ def write_genotypes(spec: SimSpec, vcf: Path, samples: list[str], rng: np.random
         bgzip.stdin.close()
         if bgzip.wait() != 0:
             raise cli.InputError(f"{vcf}: bgzip failed")
-    io.tabix(vcf, preset="vcf")
+    tools.tabix(vcf, preset="vcf")
     return np.concatenate(kept_pos), np.concatenate(kept_dosage), kept_ids
 
 
@@ -181,15 +183,15 @@ def simulate_phenotypes(spec: SimSpec, pos: np.ndarray, dosage: np.ndarray, cova
 def write_bed(table: pd.DataFrame, path: Path) -> None:
     """Write a sorted BED table (first column '#chr') bgzipped and tabix-indexed.
 
-    Used for the 4-column BED and the 6-column QTLtools variant alike (magelib.io.write_phenotype_bed writes only
+    Used for the 4-column BED and the 6-column QTLtools variant alike (magelib.io.tables.write_phenotype_bed writes only
     the former and, as of this writing, gzips the text before bgzip under pandas 3: see benchmarks/README.md).
     """
-    with io.atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         plain = tmp.with_name(tmp.name + ".txt")
         table.to_csv(plain, sep="\t", index=False, float_format="%.10g")
-        io.bgzip(plain, tmp)
+        tools.bgzip(plain, tmp)
         plain.unlink()
-    io.tabix(path, preset="bed")
+    tools.tabix(path, preset="bed")
 
 
 def simulate(spec: SimSpec, outdir: Path) -> dict[str, Path]:
@@ -207,10 +209,10 @@ def simulate(spec: SimSpec, outdir: Path) -> dict[str, Path]:
     tss = gene_tss(spec)
     positions = pd.DataFrame({"#chr": CONTIG, "start": tss - 1, "end": tss, "phenotype_id": phenotypes.index})
     write_bed(pd.concat([positions, phenotypes.reset_index(drop=True)], axis=1), paths["bed"])
-    io.write_covariates(covariates, paths["covariates"])
+    tables.write_covariates(covariates, paths["covariates"])
     causal_ids = [ids[i] if h > 0 else "" for i, h in zip(causal, h2, strict=True)]
     truth = pd.DataFrame({"phenotype_id": phenotypes.index, "causal_variant": causal_ids, "h2": h2})
-    with io.atomic_path(paths["truth"]) as tmp:
+    with atomic_path(paths["truth"]) as tmp:
         truth.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
     return paths
 

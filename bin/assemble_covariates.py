@@ -14,8 +14,11 @@ import sys
 
 import pandas as pd
 
-from magelib import covariates, io
 from magelib.cli import InputError, parser, run
+from magelib.covariates import assemble
+from magelib.io import tables
+from magelib.io.atomic import atomic_open
+from magelib.report import multiqc
 
 
 def build_parser():
@@ -35,25 +38,25 @@ def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
     if args.n_genotype_pcs < 0:
         raise InputError(f"--n-genotype-pcs must be >= 0, not {args.n_genotype_pcs}")
-    order = covariates.bed_samples(args.phenotypes)
-    pcs = covariates.read_eigenvec(args.genotype_pcs)
-    parts = [covariates.genotype_pc_rows(pcs, order, args.n_genotype_pcs, args.genotype_pcs)]
+    order = assemble.bed_samples(args.phenotypes)
+    pcs = assemble.read_eigenvec(args.genotype_pcs)
+    parts = [assemble.genotype_pc_rows(pcs, order, args.n_genotype_pcs, args.genotype_pcs)]
     if args.hidden_factors:
-        parts.append(covariates.align(covariates.read_factors(args.hidden_factors), order, args.hidden_factors))
-    meta = covariates.individual_metadata(args.samples, args.focal)
+        parts.append(assemble.align(assemble.read_factors(args.hidden_factors), order, args.hidden_factors))
+    meta = assemble.individual_metadata(args.samples, args.focal)
     columns = [c.strip() for c in args.known_covariates.split(",") if c.strip()]
     source = f"{args.samples} (via {args.focal})"
-    known, notes = covariates.encode_known(meta, columns, source)
-    parts.append(covariates.align(known, order, source))
-    table, constant = covariates.drop_constant(covariates.assemble(parts))
+    known, notes = assemble.encode_known(meta, columns, source)
+    parts.append(assemble.align(known, order, source))
+    table, constant = assemble.drop_constant(assemble.assemble(parts))
     for name in constant:
-        covariates.warn(f"covariate '{name}' has the same value in every sample and is dropped")
-    covariates.check_collinearity(table)
-    io.write_covariates(table, f"{args.prefix}.covariates.txt")
+        assemble.warn(f"covariate '{name}' has the same value in every sample and is dropped")
+    assemble.check_collinearity(table)
+    tables.write_covariates(table, f"{args.prefix}.covariates.txt")
 
     if pcs.shape[1] >= 2 and set(order) <= set(pcs.index):
         groups = meta["population"] if "population" in meta.columns else pd.Series(dtype=str)
-        plot = covariates.scatter_mqc(
+        plot = multiqc.scatter_mqc(
             "mage_genotype_pca",
             "Genotype PCs",
             "Genotype PC1 vs PC2 (plink2, autosomal SNPs), coloured by population.",
@@ -62,7 +65,7 @@ def main(argv=None) -> None:
             "PC1",
             "PC2",
         )
-        with io.atomic_open(f"{args.prefix}.genotype_pca_mqc.json") as handle:
+        with atomic_open(f"{args.prefix}.genotype_pca_mqc.json") as handle:
             json.dump(plot, handle, indent=1)
     for note in notes:
         print(note, file=sys.stderr)

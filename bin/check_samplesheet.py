@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from magelib.cli import parser, run
-from magelib.io import atomic_open
-from magelib.samplesheet import OUTPUT_COLUMNS, check_samplesheet
+from magelib.io.atomic import atomic_open
+from magelib.reads.samplesheet import OUTPUT_COLUMNS, check_samplesheet
 
 
 def main(argv=None) -> None:

@@ -12,9 +12,9 @@ import json
 import sys
 from pathlib import Path
 
-from magelib.atomic import atomic_open
 from magelib.cli import InputError, parser, run
-from magelib.fastq import check_fastq
+from magelib.io.atomic import atomic_open
+from magelib.reads.fastq import check_fastq
 
 
 def main(argv=None) -> None:

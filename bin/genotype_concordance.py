@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from magelib.cli import InputError, parser, run
-from magelib.identity import (
+from magelib.identity.concordance import (
     NOT_INFORMATIVE,
     VerdictRules,
     allele_states,
@@ -33,10 +33,11 @@ from magelib.identity import (
     judge_library,
     panel_site_index,
     read_allele_counts,
-    read_panel,
-    read_sample_table,
 )
-from magelib.io import atomic_open, write_matrix
+from magelib.identity.sex import read_sample_table
+from magelib.identity.sites import read_panel
+from magelib.io.atomic import atomic_open
+from magelib.io.tables import write_matrix
 
 COLUMNS = [
     "sample",

@@ -16,8 +16,11 @@ import sys
 import numpy as np
 import pandas as pd
 
-from magelib import covariates, factors, io
 from magelib.cli import InputError, parser, run
+from magelib.covariates import assemble, factors
+from magelib.io import tables
+from magelib.io.atomic import atomic_open, atomic_path
+from magelib.report import multiqc
 
 
 def n_factors_arg(value: str) -> str | int:
@@ -80,14 +83,14 @@ def variance_mqc(table: pd.DataFrame, prefix: str) -> dict:
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
     n_factors = n_factors_arg(args.n_factors)
-    _, values = io.read_phenotype_bed(args.phenotypes)
+    _, values = tables.read_phenotype_bed(args.phenotypes)
     samples = list(values.columns)
     matrix = values.to_numpy()
     if args.regress_genotype_pcs:
         if not args.genotype_pcs:
             raise InputError("--regress-genotype-pcs needs --genotype-pcs")
-        pcs = covariates.read_eigenvec(args.genotype_pcs)
-        geno = covariates.genotype_pc_rows(pcs, samples, args.regress_genotype_pcs, args.genotype_pcs)
+        pcs = assemble.read_eigenvec(args.genotype_pcs)
+        geno = assemble.genotype_pc_rows(pcs, samples, args.regress_genotype_pcs, args.genotype_pcs)
         matrix = factors.regress_out(matrix, geno.to_numpy().T)
     x, varying = factors.standardize(matrix)
     if x.shape[1] == 0 or x.shape[0] < 3:
@@ -103,7 +106,7 @@ def main(argv=None) -> None:
         k, q95, p_values = n_factors, np.full(d, np.nan), np.full(d, np.nan)
     scores, pve = factors.pca_scores(x, max(k, min(2, d)))
     hidden = pd.DataFrame(scores[:, :k].T, index=[f"expression_PC{i + 1}" for i in range(k)], columns=samples)
-    io.write_covariates(hidden, f"{args.prefix}.hidden_factors.tsv")
+    tables.write_covariates(hidden, f"{args.prefix}.hidden_factors.tsv")
     table = pd.DataFrame(
         {
             "pc": np.arange(1, d + 1),
@@ -113,15 +116,15 @@ def main(argv=None) -> None:
             "selected": np.arange(1, d + 1) <= k,
         }
     )
-    with io.atomic_path(f"{args.prefix}.expression_pca.tsv") as tmp:
+    with atomic_path(f"{args.prefix}.expression_pca.tsv") as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.10g", na_rep="NA")
-    with io.atomic_open(f"{args.prefix}.expression_pca_variance_mqc.json") as handle:
+    with atomic_open(f"{args.prefix}.expression_pca_variance_mqc.json") as handle:
         json.dump(variance_mqc(table.head(max(args.max_factors, 20)), args.prefix), handle, indent=1)
     if args.samples and scores.shape[1] >= 2:
-        meta = covariates.read_table(args.samples, ("individual",))
+        meta = assemble.read_table(args.samples, ("individual",))
         groups = meta.drop_duplicates("individual").set_index("individual").get("continental_group", pd.Series(dtype=str))
         points = pd.DataFrame(scores[:, :2], index=samples)
-        plot = covariates.scatter_mqc(
+        plot = multiqc.scatter_mqc(
             "mage_expression_pca",
             "Expression PCs",
             "Expression PC1 vs PC2 of the phenotype matrix, coloured by continental group.",
@@ -130,7 +133,7 @@ def main(argv=None) -> None:
             f"PC1 ({pve[0]:.1%})",
             f"PC2 ({pve[1]:.1%})",
         )
-        with io.atomic_open(f"{args.prefix}.expression_pca_mqc.json") as handle:
+        with atomic_open(f"{args.prefix}.expression_pca_mqc.json") as handle:
             json.dump(plot, handle, indent=1)
     dropped = int((~varying).sum())
     print(

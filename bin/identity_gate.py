@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from magelib.cli import InputError, parser, run
-from magelib.identity import read_sample_table
-from magelib.io import atomic_open
+from magelib.identity.sex import read_sample_table
+from magelib.io.atomic import atomic_open
 
 FAIL_SEX = {"mismatch"}
 FLAG_SEX = {"ambiguous"}

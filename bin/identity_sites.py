@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 from magelib.cli import parser, run
-from magelib.gtf import read_features
-from magelib.identity import merged_exons, select_sites, write_panel
-from magelib.io import atomic_open
+from magelib.identity.sites import merged_exons, select_sites, write_panel
+from magelib.io.atomic import atomic_open
+from magelib.io.gtf import read_features
 
 
 def main(argv=None) -> None:

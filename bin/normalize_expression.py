@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import sys
 
-from magelib import gtf, io, normalize
 from magelib.cli import InputError, parser, run
+from magelib.io import gtf, tables
+from magelib.io.atomic import atomic_open, atomic_path
+from magelib.phenotypes import normalize
 
 
 def build_parser():
@@ -66,10 +68,10 @@ def filter_mqc(report, prefix: str) -> dict:
 
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
-    counts = io.read_matrix(args.counts)
-    others = {args.tpm: io.read_matrix(args.tpm)}
+    counts = tables.read_matrix(args.counts)
+    others = {args.tpm: tables.read_matrix(args.tpm)}
     if args.lengths:
-        others[args.lengths] = io.read_matrix(args.lengths)
+        others[args.lengths] = tables.read_matrix(args.lengths)
     genes = gtf.genes(args.gtf)
     aligned = normalize.check_expression_inputs(counts, others, genes["chrom"], args.counts, args.gtf)
     result = normalize.expression_phenotypes(
@@ -91,12 +93,12 @@ def main(argv=None) -> None:
         ("counts", result.counts),
         ("deseq2_log2", result.deseq2_log2),
     ):
-        io.write_phenotype_bed(positions, table, f"{args.prefix}.{name}.bed.gz")
-    with io.atomic_path(f"{args.prefix}.gene_filter.tsv") as tmp:
+        tables.write_phenotype_bed(positions, table, f"{args.prefix}.{name}.bed.gz")
+    with atomic_path(f"{args.prefix}.gene_filter.tsv") as tmp:
         result.gene_report.to_csv(tmp, sep="\t", index_label="gene_id")
-    with io.atomic_path(f"{args.prefix}.tmm_factors.tsv") as tmp:
+    with atomic_path(f"{args.prefix}.tmm_factors.tsv") as tmp:
         result.tmm_report.to_csv(tmp, sep="\t", index_label="sample", float_format="%.10g")
-    with io.atomic_open(f"{args.prefix}.gene_filter_mqc.json") as handle:
+    with atomic_open(f"{args.prefix}.gene_filter_mqc.json") as handle:
         json.dump(filter_mqc(result.gene_report, args.prefix), handle, indent=1)
     kept = len(result.counts)
     print(f"{kept} of {len(counts)} genes kept; {len(result.counts.columns)} samples", file=sys.stderr)

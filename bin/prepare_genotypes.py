@@ -4,7 +4,7 @@
 Keeps biallelic SNPs and indels with MAF >= --maf among the listed individuals; IDs chr_pos_ref_alt; DS if the VCF
 has it, else GT. chrX: haploid calls become 0/2 as MAGE's hap2dip VCF (--chrx exclude drops chrX); labelled males
 with heterozygous and labelled females with haploid calls outside the PARs are reported, never recoded.
-Format: bin/magelib/genotypes.py.
+Format: bin/magelib/io/genotype_store.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from magelib.cli import InputError, parser, run
-from magelib.genotypes import PAR_GRCH38, PrepareSettings, parse_regions, prepare_store, read_sample_table
+from magelib.genotypes.prepare import PrepareSettings, prepare_store, read_sample_table
+from magelib.io.vcf import PAR_GRCH38, parse_regions
 
 
 def build_parser():

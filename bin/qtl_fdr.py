@@ -16,9 +16,10 @@ import sys
 
 import pandas as pd
 
-from magelib import cis
-from magelib.cli import InputError, parser, run
-from magelib.qvalue import annotate
+from magelib.cli import InputError, log, parser, run
+from magelib.qtl import outputs
+from magelib.qtl.qvalue import annotate
+from magelib.report import cisqtl
 
 
 def build_parser():
@@ -52,9 +53,9 @@ def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
     if not 0 < args.fdr < 1:
         raise InputError("--fdr must be in (0, 1)")
-    tables = [cis.read_table(path) for path in args.permutation]
+    tables = [outputs.read_table(path) for path in args.permutation]
     for path, table in zip(args.permutation, tables, strict=True):
-        missing = [c for c in cis.PERMUTATION_COLUMNS if c not in table.columns]
+        missing = [c for c in outputs.PERMUTATION_COLUMNS if c not in table.columns]
         if missing:
             raise InputError(f"{path}: not a permutation table (column '{missing[0]}' missing)")
     table = pd.concat([t for t in tables if len(t)], ignore_index=True) if any(len(t) for t in tables) else tables[0]
@@ -66,9 +67,9 @@ def main(argv=None) -> None:
         raise InputError("no phenotype with cis variants in the permutation tables")
     scope = "phenotype_chr" if args.per_chromosome else None
     summary = annotate(table, args.fdr, args.method, args.lam, by=scope)
-    cis.write_table(table, f"{args.out}.cis_qtl.fdr.txt.gz")
+    outputs.write_table(table, f"{args.out}.cis_qtl.fdr.txt.gz")
     significant = table[table["qval"] <= args.fdr]
-    cis.write_table(significant, f"{args.out}.egenes.txt.gz")
+    outputs.write_table(significant, f"{args.out}.egenes.txt.gz")
 
     thresholds = significant.set_index(key)["pval_nominal_threshold"]
     if key == "group_id":
@@ -78,17 +79,17 @@ def main(argv=None) -> None:
         thresholds = groups.set_index("phenotype_id")["group_id"].map(thresholds).dropna()
     counts = None
     if args.nominal:
-        n_pairs = cis.significant_pairs(args.nominal, thresholds, f"{args.out}.significant_pairs.txt.gz")
-        counts = cis.nominal_log_histogram(args.nominal)
-        cis.log(f"{n_pairs} significant pairs")
+        n_pairs = outputs.significant_pairs(args.nominal, thresholds, f"{args.out}.significant_pairs.txt.gz")
+        counts = cisqtl.nominal_log_histogram(args.nominal)
+        log(f"{n_pairs} significant pairs")
     settings = {
         "fdr": args.fdr,
         "method": args.method if args.lam is None else f"{args.method}, lambda {args.lam:g}",
         "scope": "chromosome" if scope else "genome-wide",
     }
-    cis.write_multiqc(table, summary, settings, counts, args.out)
+    cisqtl.write_multiqc(table, summary, settings, counts, args.out)
     for name, s in summary.items():
-        cis.log(
+        log(
             f"{name}: {s['significant']}/{s['tested']} significant at FDR {args.fdr:g}; "
             f"pi0 {s['pi0']:.4f}; p_t {s['p_threshold']:.4g}"
         )

@@ -17,9 +17,17 @@ from pathlib import Path
 import pandas as pd
 
 from magelib.cli import InputError, parser, run
-from magelib.identity import read_sample_table
-from magelib.io import atomic_open, read_matrix, write_matrix
-from magelib.replicates import SELECTIONS, choose_focal, collapse_counts, focal_matrix, read_pairs_table, replicate_status
+from magelib.identity.replicates import (
+    SELECTIONS,
+    choose_focal,
+    collapse_counts,
+    focal_matrix,
+    read_pairs_table,
+    replicate_status,
+)
+from magelib.identity.sex import read_sample_table
+from magelib.io.atomic import atomic_open
+from magelib.io.tables import read_matrix, write_matrix
 
 
 def passing_libraries(samples: pd.DataFrame, passing: Path | None) -> pd.DataFrame:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from magelib.cli import InputError, parser, run
-from magelib.io import atomic_open
-from magelib.multiqc import write_table
+from magelib.io.atomic import atomic_open
+from magelib.report.multiqc import write_table
 
 STATUSES = ("kept", "flagged", "dropped")
 FRAGMENT_COLUMNS = ["sample", "step", "status", "reason"]

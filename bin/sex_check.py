@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 
 from magelib.cli import InputError, parser, run
-from magelib.gtf import genes
-from magelib.identity import CHRY_GENES, XIST_GENES, infer_sex, marker_genes, read_sample_table, sex_scores
-from magelib.io import atomic_open, read_matrix
+from magelib.identity.sex import CHRY_GENES, XIST_GENES, infer_sex, marker_genes, read_sample_table, sex_scores
+from magelib.io.atomic import atomic_open
+from magelib.io.gtf import genes
+from magelib.io.tables import read_matrix
 
 COLOURS = {"female": "#d6604d", "male": "#4393c3", "unknown": "#999999"}
 STATUS = {"ok": "kept", "unreported": "kept", "not_assessable": "kept", "mismatch": "flagged", "ambiguous": "flagged"}

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from magelib.cli import parser, run
-from magelib.simulate import WorldConfig, config_from_params, simulate_world
+from magelib.testworld.world import WorldConfig, config_from_params, simulate_world
 
 # option -> (WorldConfig field, help); unset options keep the value from --params or the WorldConfig default
 OVERRIDES = {

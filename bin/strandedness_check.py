@@ -13,9 +13,10 @@ from pathlib import Path
 import pandas as pd
 
 from magelib.cli import InputError, parser, run
-from magelib.io import atomic_open, check_unique
-from magelib.multiqc import write_table
-from magelib.strandedness import check, read_format_counts
+from magelib.io.atomic import atomic_open
+from magelib.io.tables import check_unique
+from magelib.reads.strandedness import check, read_format_counts
+from magelib.report.multiqc import write_table
 
 
 def read_declared(path: Path) -> dict[str, str]:

@@ -16,9 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from magelib.cli import InputError, parser, run
-from magelib.gtf import tx2gene
-from magelib.io import atomic_open, check_unique, write_matrix
-from magelib.tximport import LENGTH_COLUMNS, GeneMatrices, summarise
+from magelib.io.atomic import atomic_open
+from magelib.io.gtf import tx2gene
+from magelib.io.tables import check_unique, write_matrix
+from magelib.reads.tximport import LENGTH_COLUMNS, GeneMatrices, summarise
 
 DETECTED_TPM = 0.1  # the expression filter's TPM threshold, used for the "genes detected" column
 

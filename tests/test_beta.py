@@ -11,7 +11,7 @@ import scipy.stats as ss
 from scipy.special import digamma
 
 from conftest import require_tool
-from magelib import beta
+from magelib.qtl import beta
 
 
 def test_pvalue_from_r_equals_r_pf(tmp_path):

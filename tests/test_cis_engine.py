@@ -20,8 +20,8 @@ import pytest
 import scipy.stats as ss
 
 from conftest import require_tool
-from magelib import beta, cis
 from magelib.cli import InputError
+from magelib.qtl import benchmark, beta, kernels, outputs, windows, workers
 
 GEUVADIS = "qtltools-example_geuvadis-chr22"
 FASTQTL_COLUMNS = [
@@ -213,7 +213,7 @@ def permutation_runs(shared_data, tmp_path_factory):
                            "--window", "100000")  # fmt: skip
         fq = [read_fastqtl(run.result()) for run in runs]
         ours.result()
-    return out, inputs, fq, cis.read_table(out / "ours.cis_qtl.txt.gz").set_index("phenotype_id")
+    return out, inputs, fq, outputs.read_table(out / "ours.cis_qtl.txt.gz").set_index("phenotype_id")
 
 
 def test_permutation_agrees_with_fastqtl_as_fastqtl_with_itself(permutation_runs):
@@ -243,7 +243,7 @@ def test_permutation_agrees_with_fastqtl_as_fastqtl_with_itself(permutation_runs
 def test_permutation_significant_genes_agree(permutation_runs):
     """eGenes (BH 5 % on pval_beta over these 60 genes): any gene called differently from FastQTL is borderline
     (q in [0.02, 0.1] in every run), as between FastQTL's own two seeds."""
-    from magelib.qvalue import bh
+    from magelib.qtl.qvalue import bh
 
     _, _, (fq1, fq2), ours = permutation_runs
     tested = fq1.index[fq1["pval_beta"].notna()]
@@ -260,7 +260,7 @@ def test_float32_kernel_matches_float64(permutation_runs):
     out, inputs, _, ours = permutation_runs
     run_cli("cis_qtl.py", "permutation", *inputs, "--out", out / "f64", "--permutations", "1000", "--window", "100000",
             "--float64", "--chunk", "1", "6")  # fmt: skip
-    f64 = cis.read_table(out / "f64.cis_qtl.txt.gz").set_index("phenotype_id")
+    f64 = outputs.read_table(out / "f64.cis_qtl.txt.gz").set_index("phenotype_id")
     f32 = ours.loc[f64.index]
     assert (f32["num_perm"] == f64["num_perm"]).all()
     assert (np.abs(f32["pval_perm"] - f64["pval_perm"]) <= 1 / 1001 + 1e-12).all()  # at most one borderline shuffle
@@ -295,12 +295,12 @@ def test_permutation_kernel_equals_fastqtl_procedure():
     rng = np.random.default_rng(3)
     n, v = 120, 40
     covariates = rng.standard_normal((n, 4))
-    residualiser = cis.Residualiser(covariates)
+    residualiser = kernels.Residualiser(covariates)
     genotypes = rng.integers(0, 3, (v, n)).astype(float)
-    g, _ = cis.unit_rows(residualiser.residualise(genotypes))
+    g, _ = kernels.unit_rows(residualiser.residualise(genotypes))
     y = rng.standard_normal((1, n)) + covariates @ rng.standard_normal(4)
-    shuffles = cis.permutation_matrix(n, 50, seed=9)
-    kernel = cis.permuted_max_r(g, cis.centred_unit(y), residualiser.Q, shuffles)
+    shuffles = kernels.permutation_matrix(n, 50, seed=9)
+    kernel = kernels.permuted_max_r(g, kernels.centred_unit(y), residualiser.Q, shuffles)
     design = np.column_stack([np.ones(n), covariates])
     resid_g = genotypes.T - design @ np.linalg.lstsq(design, genotypes.T, rcond=None)[0]
     for k, order in enumerate(shuffles):
@@ -314,17 +314,17 @@ def test_adaptive_stopping_is_fastqtls_rule():
     """(hits, max): stop at the permutation where the hits-th better shuffle occurs; the block size does not matter."""
     rng = np.random.default_rng(4)
     n = 80
-    g, _ = cis.unit_rows(cis.Residualiser(np.empty((n, 0))).residualise(rng.standard_normal((30, n))))
-    y = cis.centred_unit(rng.standard_normal((1, n)))
-    shuffles = cis.permutation_matrix(n, 3000, seed=1)
+    g, _ = kernels.unit_rows(kernels.Residualiser(np.empty((n, 0))).residualise(rng.standard_normal((30, n))))
+    y = kernels.centred_unit(rng.standard_normal((1, n)))
+    shuffles = kernels.permutation_matrix(n, 3000, seed=1)
     basis = np.ones((n, 1)) / np.sqrt(n)
     r_obs = 0.25
-    every = cis.permuted_max_r(g, y, basis, shuffles)
+    every = kernels.permuted_max_r(g, y, basis, shuffles)
     stop = int(np.nonzero(np.cumsum(every >= r_obs) == 25)[0][0])
-    adaptive = cis.run_permutations(g, y, basis, r_obs, shuffles, (25, 3000))
+    adaptive = kernels.run_permutations(g, y, basis, r_obs, shuffles, (25, 3000))
     assert len(adaptive) == stop + 1
     np.testing.assert_array_equal(adaptive, every[: stop + 1])
-    capped = cis.run_permutations(g, y, basis, 0.99, shuffles, (25, 1500))
+    capped = kernels.run_permutations(g, y, basis, 0.99, shuffles, (25, 1500))
     assert len(capped) == 1500
 
 
@@ -350,18 +350,18 @@ def test_twin_variants_enter_the_kernel_once():
     starts after a set's first member; the permuted max is unchanged."""
     source = TwinSource()
     n = source.dosage.shape[1]
-    residualiser = cis.Residualiser(np.random.default_rng(1).standard_normal((n, 2)))
-    bins = cis.GenotypeBins(source, np.arange(n), residualiser, maf=0.0)
-    y = cis.centred_unit(np.random.default_rng(2).standard_normal((1, n)))
-    shuffles = cis.permutation_matrix(n, 200, seed=3)
+    residualiser = kernels.Residualiser(np.random.default_rng(1).standard_normal((n, 2)))
+    bins = windows.GenotypeBins(source, np.arange(n), residualiser, maf=0.0)
+    y = kernels.centred_unit(np.random.default_rng(2).standard_normal((1, n)))
+    shuffles = kernels.permutation_matrix(n, 200, seed=3)
     for lo in (0, 1500):  # all 12 variants (7 distinct); variants 5..11, where 5 and 8 are twins of 0 (6 distinct)
         window = bins.window("chr1", lo, 10_000)
-        kernel = cis.kernel_rows(window, float32=True)
+        kernel = windows.kernel_rows(window, float32=True)
         distinct = {row.tobytes() for row in window.g.astype(np.float32)}
         assert len(kernel) == len(distinct) == (7 if lo == 0 else 6)
         assert {row.tobytes() for row in kernel} == distinct
-        every = cis.permuted_max_r(window.g.astype(np.float32), y, residualiser.Q, shuffles)
-        np.testing.assert_allclose(cis.permuted_max_r(kernel, y, residualiser.Q, shuffles), every, rtol=1e-6)
+        every = kernels.permuted_max_r(window.g.astype(np.float32), y, residualiser.Q, shuffles)
+        np.testing.assert_allclose(kernels.permuted_max_r(kernel, y, residualiser.Q, shuffles), every, rtol=1e-6)
 
 
 class FakeProblem:
@@ -383,9 +383,9 @@ def test_workers_keep_unit_order_and_pass_errors_on():
             raise InputError("unit 7 is bad")
         return i * i
 
-    assert list(cis.map_units(FakeProblem(20), square, workers=3)) == [i * i for i in range(20)]
+    assert list(workers.map_units(FakeProblem(20), square, workers=3)) == [i * i for i in range(20)]
     with pytest.raises(InputError, match="unit 7 is bad"):
-        list(cis.map_units(FakeProblem(9), square, workers=2))
+        list(workers.map_units(FakeProblem(9), square, workers=2))
 
 
 def test_a_killed_worker_fails_fast_as_killed(monkeypatch, capsys):
@@ -397,16 +397,15 @@ def test_a_killed_worker_fails_fast_as_killed(monkeypatch, capsys):
             os.kill(os.getpid(), signal.SIGKILL)
         return i
 
-    with pytest.raises(cis.WorkerKilled) as caught:
-        list(cis.map_units(FakeProblem(8), killed, workers=2))
-    import cis_qtl  # bin/ is on sys.path (conftest)
+    with pytest.raises(workers.WorkerKilled) as caught:
+        list(workers.map_units(FakeProblem(8), killed, workers=2))
+    from magelib.qtl import engine
 
     def main(argv):
         raise caught.value
 
-    monkeypatch.setattr(cis_qtl, "main", main)
-    monkeypatch.setattr(cis_qtl, "single_threaded_blas", lambda: None)  # leave this process's environment alone
-    assert cis_qtl.run_engine([]) == 137
+    monkeypatch.setattr(engine, "single_threaded_blas", lambda: None)  # leave this process's environment alone
+    assert engine.run_engine(main, []) == 137
     assert "worker process died" in capsys.readouterr().err
 
 
@@ -434,7 +433,7 @@ def cohort_mapped(cohort):
     out, truth = cohort
     run_cli("cis_qtl.py", "permutation", *cohort_args(out), "--out", out / "run1", "--window", "50000", "--permutations", "1000")
     run_cli("qtl_fdr.py", "--permutation", out / "run1.cis_qtl.txt.gz", "--out", out / "run1")
-    return out, truth, cis.read_table(out / "run1.cis_qtl.fdr.txt.gz").set_index("phenotype_id")
+    return out, truth, outputs.read_table(out / "run1.cis_qtl.fdr.txt.gz").set_index("phenotype_id")
 
 
 def test_planted_eqtls_are_found(cohort_mapped):
@@ -476,8 +475,8 @@ def test_same_seed_is_byte_identical_and_chunking_does_not_matter(cohort, tmp_pa
     assert len(whole) == 43
     assert [parts[0][0]] + [line for part in parts for line in part[1:]] == whole
     run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / "seed2", "--seed", 2, "--chunk", 1, 12)
-    other = cis.read_table(tmp_path / "seed2.cis_qtl.txt.gz")
-    first = cis.read_table(tmp_path / "part1.cis_qtl.txt.gz")
+    other = outputs.read_table(tmp_path / "seed2.cis_qtl.txt.gz")
+    first = outputs.read_table(tmp_path / "part1.cis_qtl.txt.gz")
     assert (other["pval_nominal"] == first["pval_nominal"]).all() and (other["beta_shape2"] != first["beta_shape2"]).all()
 
 
@@ -524,8 +523,8 @@ def test_grouped_permutations_take_the_group_max(cohort, tmp_path):
     run_cli("cis_qtl.py", "permutation", *args, "--groups", groups, "--out", tmp_path / "grouped2", "--threads", 2)
     run_cli("cis_qtl.py", "permutation", *args, "--out", tmp_path / "single")
     assert (tmp_path / "grouped.cis_qtl.txt.gz").read_bytes() == (tmp_path / "grouped2.cis_qtl.txt.gz").read_bytes()
-    grouped = cis.read_table(tmp_path / "grouped.cis_qtl.txt.gz")
-    single = cis.read_table(tmp_path / "single.cis_qtl.txt.gz").set_index("phenotype_id")
+    grouped = outputs.read_table(tmp_path / "grouped.cis_qtl.txt.gz")
+    single = outputs.read_table(tmp_path / "single.cis_qtl.txt.gz").set_index("phenotype_id")
     assert len(grouped) == 20 and (grouped["group_size"] == 2).all()
     for row in grouped.itertuples():
         members = single.loc[[row.group_id[4:], row.group_id[4:] + "_b"]]
@@ -555,7 +554,7 @@ def test_independent_signals(cohort_mapped, tmp_path):
 
 
 def test_kernel_benchmark_runs():
-    result = cis.kernel_benchmark(n_variants=500, n_samples=100, n_perm=200, repeats=1)
+    result = benchmark.kernel_benchmark(n_variants=500, n_samples=100, n_perm=200, repeats=1)
     assert result["kernel_gflops"] > 0 and result["matmul_gflops"] > 0
 
 

@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from scipy.special import betaincinv
 
-from magelib import cis
-from magelib.qvalue import qvalue
+from magelib.qtl import outputs
+from magelib.qtl.qvalue import qvalue
 
 
 def run(*args, check: bool = True) -> subprocess.CompletedProcess:
@@ -58,7 +58,7 @@ def fake_tables(tmp_path, n: int = 600, grouped: bool = False, seed: int = 1):
     for k, rows in enumerate(np.array_split(np.arange(n), 3)):
         part = table.iloc[rows]
         paths.append(tmp_path / f"chunk{k}.cis_qtl.txt.gz")
-        cis.write_table(part, paths[-1])
+        outputs.write_table(part, paths[-1])
     members = [f"P{i:04d}" + (suffix if grouped else "") for i in range(n) for suffix in (["_a", "_b"] if grouped else [""])]
     pairs = pd.DataFrame({"phenotype_id": np.repeat(members, 30), "variant_id": [f"v{j}" for j in range(30)] * len(members)})
     pairs["pval_nominal"] = rng.uniform(size=len(pairs)) ** 4
@@ -71,7 +71,7 @@ def fake_tables(tmp_path, n: int = 600, grouped: bool = False, seed: int = 1):
         ("slope_se", 0.05),
     ):
         pairs[column] = value
-    pairs = pairs[cis.NOMINAL_COLUMNS]
+    pairs = pairs[outputs.NOMINAL_COLUMNS]
     nominal = []
     for chrom, part in (("chr1", pairs.iloc[: len(pairs) // 2]), ("chr2", pairs.iloc[len(pairs) // 2 :])):
         nominal.append(tmp_path / f"x.cis_qtl_pairs.{chrom}.parquet")
@@ -80,14 +80,14 @@ def fake_tables(tmp_path, n: int = 600, grouped: bool = False, seed: int = 1):
     if grouped:
         groups = tmp_path / "groups.txt"
         groups.write_text("".join(f"{m}\t{m[:5].replace('P', 'gene')}\n" for m in members))
-    written = pd.concat([cis.read_table(path) for path in paths], ignore_index=True)  # as qtl_fdr.py reads them
+    written = pd.concat([outputs.read_table(path) for path in paths], ignore_index=True)  # as qtl_fdr.py reads them
     return written, paths, nominal, pairs, groups
 
 
 def test_genome_wide_fdr_thresholds_and_pairs(tmp_path):
     table, paths, nominal, pairs, _ = fake_tables(tmp_path)
     run("qtl_fdr.py", "--permutation", *paths, "--nominal", *nominal, "--out", tmp_path / "out")
-    result = cis.read_table(tmp_path / "out.cis_qtl.fdr.txt.gz")
+    result = outputs.read_table(tmp_path / "out.cis_qtl.fdr.txt.gz")
     assert result["phenotype_id"].tolist() == table["phenotype_id"].tolist()  # chunks gathered in the order given
     q, _ = qvalue(table["pval_beta"].to_numpy())
     np.testing.assert_allclose(result["qval"], q, rtol=1e-9)
@@ -96,7 +96,7 @@ def test_genome_wide_fdr_thresholds_and_pairs(tmp_path):
     np.testing.assert_allclose(
         result["pval_nominal_threshold"], betaincinv(table["beta_shape1"], table["beta_shape2"], p_t), rtol=1e-9
     )
-    egenes = cis.read_table(tmp_path / "out.egenes.txt.gz")
+    egenes = outputs.read_table(tmp_path / "out.egenes.txt.gz")
     assert egenes["phenotype_id"].tolist() == table["phenotype_id"][q <= 0.05].tolist()
     threshold = result.set_index("phenotype_id")["pval_nominal_threshold"]
     expected = pairs[pairs["phenotype_id"].isin(egenes["phenotype_id"])]
@@ -112,7 +112,7 @@ def test_genome_wide_fdr_thresholds_and_pairs(tmp_path):
 def test_per_chromosome_scope_is_mages_per_chromosome_runs(tmp_path):
     table, paths, _, _, _ = fake_tables(tmp_path)
     run("qtl_fdr.py", "--permutation", *paths, "--out", tmp_path / "out", "--per-chromosome", "--lambda", "0.5")
-    result = cis.read_table(tmp_path / "out.cis_qtl.fdr.txt.gz")
+    result = outputs.read_table(tmp_path / "out.cis_qtl.fdr.txt.gz")
     for chrom in ("chr1", "chr2"):
         rows = (table["phenotype_chr"] == chrom).to_numpy()
         q, _ = qvalue(table.loc[rows, "pval_beta"].to_numpy(), 0.5)
@@ -136,7 +136,7 @@ def test_bh_and_grouped_thresholds(tmp_path):
         "--method",
         "bh",
     )
-    result = cis.read_table(tmp_path / "out.cis_qtl.fdr.txt.gz")
+    result = outputs.read_table(tmp_path / "out.cis_qtl.fdr.txt.gz")
     p = table["pval_beta"].to_numpy()
     order = np.argsort(p)
     bh = np.minimum.accumulate((p[order] * len(p) / np.arange(1, len(p) + 1))[::-1])[::-1]
@@ -153,12 +153,12 @@ def test_bh_and_grouped_thresholds(tmp_path):
 def test_few_genes_need_fixed_lambda_or_bh(tmp_path):
     table, _, _, _, _ = fake_tables(tmp_path, n=12, seed=3)
     table["pval_beta"] = np.linspace(0.001, 0.9, 12)
-    cis.write_table(table, tmp_path / "few.cis_qtl.txt.gz")
+    outputs.write_table(table, tmp_path / "few.cis_qtl.txt.gz")
     proc = run("qtl_fdr.py", "--permutation", tmp_path / "few.cis_qtl.txt.gz", "--out", tmp_path / "o", check=False)
     assert proc.returncode == 1 and "fixed lambda or Benjamini-Hochberg" in proc.stderr
     assert not list(tmp_path.glob("o.*"))
     run("qtl_fdr.py", "--permutation", tmp_path / "few.cis_qtl.txt.gz", "--out", tmp_path / "o", "--lambda", "0.5")
-    assert cis.read_table(tmp_path / "o.cis_qtl.fdr.txt.gz")["qval"].notna().all()
+    assert outputs.read_table(tmp_path / "o.cis_qtl.fdr.txt.gz")["qval"].notna().all()
 
 
 def test_overlapping_chunks_are_refused(tmp_path):
@@ -170,6 +170,6 @@ def test_overlapping_chunks_are_refused(tmp_path):
 @pytest.mark.parametrize("column", ["pval_beta", "variant_id"])
 def test_not_a_permutation_table(tmp_path, column):
     table, _, _, _, _ = fake_tables(tmp_path, n=30)
-    cis.write_table(table.drop(columns=[column]), tmp_path / "bad.txt.gz")
+    outputs.write_table(table.drop(columns=[column]), tmp_path / "bad.txt.gz")
     proc = run("qtl_fdr.py", "--permutation", tmp_path / "bad.txt.gz", "--out", tmp_path / "o", check=False)
     assert proc.returncode == 1 and f"'{column}' missing" in proc.stderr

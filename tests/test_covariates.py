@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from conftest import require_tool
-from magelib import covariates, io
 from magelib.cli import InputError, run
+from magelib.covariates import assemble
+from magelib.io import tables
 
 INDIVIDUALS = [f"NA{i:05d}" for i in range(1, 31)]
 
@@ -24,7 +25,7 @@ def write_inputs(workdir, rng, order=None):
     positions = pd.DataFrame(
         {"chr": ["chr1"] * 5, "start": range(0, 50, 10), "end": range(1, 51, 10)}, index=[f"G{i}" for i in range(5)]
     )
-    io.write_phenotype_bed(
+    tables.write_phenotype_bed(
         positions, pd.DataFrame(rng.normal(size=(5, len(order))), index=positions.index, columns=order), workdir / "pheno.bed.gz"
     )
     truth = pd.DataFrame(
@@ -124,7 +125,7 @@ def test_sex_and_categorical_coding():
         {"sex": ["F", "male", "Female", "m"], "batch": ["b10", "b2", "b2", "b1"], "age": ["30", "41.5", "22", "60"]},
         index=["a", "b", "c", "d"],
     )
-    coded, notes = covariates.encode_known(meta, ["sex", "batch", "age"], "table.tsv")
+    coded, notes = assemble.encode_known(meta, ["sex", "batch", "age"], "table.tsv")
     assert coded.loc["sex"].tolist() == [0, 1, 0, 1]
     assert list(coded.index) == ["sex", "batch_b2", "batch_b10", "age"]  # reference b1 (natural order b1 < b2 < b10)
     assert coded.loc["batch_b10"].tolist() == [1, 0, 0, 0]
@@ -142,7 +143,7 @@ def test_sex_and_categorical_coding():
 )
 def test_known_covariate_errors(meta, column, message):
     with pytest.raises(InputError, match=message):
-        covariates.encode_known(pd.DataFrame(meta, index=["a", "b"]), [column], "table.tsv")
+        assemble.encode_known(pd.DataFrame(meta, index=["a", "b"]), [column], "table.tsv")
 
 
 def edit_table(path, edit, sep="\t"):
@@ -316,7 +317,7 @@ def test_world_chain_separates_populations_and_aligns_by_id(test_world, tmp_path
     )
 
     table = pd.read_csv(tmp_path / "expr.covariates.txt", sep="\t", index_col=0)
-    bed_samples = covariates.bed_samples(tmp_path / "expr.inverse_normal_tmm.bed.gz")
+    bed_samples = assemble.bed_samples(tmp_path / "expr.inverse_normal_tmm.bed.gz")
     assert list(table.columns) == bed_samples == sorted(focal["individual"])
     eigenvec = pd.read_csv(tmp_path / "g.eigenvec", sep="\t", index_col=0)
     np.testing.assert_allclose(table.loc["genotype_PC1"], eigenvec.loc[bed_samples, "PC1"], atol=1e-9)

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from conftest import run_r
-from magelib import normalize
 from magelib.cli import InputError
+from magelib.phenotypes import normalize
 
 R_SCRIPT = r"""
 suppressMessages(library(DESeq2))

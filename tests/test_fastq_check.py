@@ -10,9 +10,9 @@ import subprocess
 import fastq_check
 import pytest
 
-from magelib import fastq
 from magelib.cli import InputError, run
-from magelib.fastq import check_fastq
+from magelib.reads import fastq
+from magelib.reads.fastq import check_fastq
 
 
 def records(n: int, mate: int, start: int = 0, length: int = 20) -> list[str]:

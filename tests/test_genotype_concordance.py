@@ -16,20 +16,18 @@ import pytest
 
 from conftest import require_tool
 from magelib.cli import InputError, run
-from magelib.identity import (
+from magelib.identity.concordance import (
     ALT_ONLY,
     BOTH,
     NOT_INFORMATIVE,
     REF_ONLY,
-    Panel,
     allele_states,
     concordance_counts,
     mbv_counts,
     read_allele_counts,
-    read_panel,
     site_consistency,
-    write_panel,
 )
+from magelib.identity.sites import Panel, read_panel, write_panel
 
 # ----------------------------------------------------------------------------------------------------------------
 # Closed forms and an independent loop

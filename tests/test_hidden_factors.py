@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from conftest import require_tool
-from magelib import factors, io
 from magelib.cli import InputError, run
+from magelib.covariates import factors
+from magelib.io import tables
 
 
 def planted(n_samples=120, n_genes=400, n_factors=3, seed=4):
@@ -29,7 +30,7 @@ def write_bed(path, values, samples):
         {"chr": "chr1", "start": np.arange(values.shape[0]) * 10, "end": np.arange(values.shape[0]) * 10 + 1},
         index=[f"G{i:04d}" for i in range(values.shape[0])],
     )
-    io.write_phenotype_bed(positions, pd.DataFrame(values, index=positions.index, columns=samples), path)
+    tables.write_phenotype_bed(positions, pd.DataFrame(values, index=positions.index, columns=samples), path)
 
 
 @pytest.fixture

@@ -136,7 +136,7 @@ def world_run(repo, test_world, tmp_path_factory):
     require_tool("STAR", "samtools", "bcftools")
     import fastq_check
 
-    from magelib.gtf import read_features
+    from magelib.io.gtf import read_features
     from nftools.render import render_process
 
     work = tmp_path_factory.mktemp("identity_world")

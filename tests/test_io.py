@@ -10,7 +10,8 @@ import pytest
 
 from conftest import require_tool
 from magelib.cli import InputError
-from magelib.io import atomic_open, read_covariates, read_matrix, read_phenotype_bed, write_covariates, write_phenotype_bed
+from magelib.io.atomic import atomic_open
+from magelib.io.tables import read_covariates, read_matrix, read_phenotype_bed, write_covariates, write_phenotype_bed
 
 
 def test_phenotype_bed_is_sorted_bgzipped_and_tabix_queryable(tmp_path):

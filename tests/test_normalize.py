@@ -1,4 +1,4 @@
-"""normalize_expression.py and magelib.normalize: gene filter, chromosome sets, INT and the phenotype BEDs.
+"""normalize_expression.py and magelib.phenotypes.normalize: gene filter, chromosome sets, INT and the phenotype BEDs.
 
 References are closed forms and hand-checked fixtures; TMM and DESeq2 are checked against R in test_tmm_edger.py
 and test_deseq2.py.
@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from magelib import normalize
 from magelib.cli import InputError, run
+from magelib.phenotypes import normalize
 
 # gene_id, chrom, start, end, strand: hand-placed so the BED order and TSS rule are known in advance.
 GENES = [

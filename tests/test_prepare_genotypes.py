@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import require_tool
-from magelib.genotypes import GenotypeStore
+from magelib.io.genotype_store import GenotypeStore
 
 GEUVADIS_VCF = "qtltools-example_geuvadis-chr22/genotypes.chr22.vcf.gz"
 

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import require_tool
 from magelib.cli import InputError
-from magelib.qvalue import bh, nominal_thresholds, qvalue, smooth_spline_df
+from magelib.qtl.qvalue import bh, nominal_thresholds, qvalue, smooth_spline_df
 
 LAMBDAS = 0.05 + np.arange(19) * 0.05
 SPLINE_Y = np.exp(-3 * LAMBDAS) + np.sin(9 * LAMBDAS) / 10
@@ -57,14 +57,15 @@ def cases(shared_data, tmp_path_factory) -> dict[str, np.ndarray]:
     """Name -> p-values; names starting with 'lambda' are computed with lambda = 0.5."""
     from test_cis_engine import geuvadis_inputs
 
-    from magelib import cis
+    from magelib.qtl.cis import map_nominal
+    from magelib.qtl.problem import Problem, Settings
 
     out = tmp_path_factory.mktemp("qvalue_real")
     args = dict(zip(*[iter(geuvadis_inputs(shared_data, out, slice(0, 4)))] * 2, strict=True))
-    problem = cis.Problem(args["--genotypes"], args["--phenotypes"], args["--covariates"], None, (1, 1), cis.Settings())
+    problem = Problem(args["--genotypes"], args["--phenotypes"], args["--covariates"], None, (1, 1), Settings())
     rng = np.random.default_rng(7)
     return {
-        "geuvadis": np.concatenate([pairs["pval_nominal"].to_numpy() for _, pairs in cis.map_nominal(problem)]),
+        "geuvadis": np.concatenate([pairs["pval_nominal"].to_numpy() for _, pairs in map_nominal(problem)]),
         **{f"mixture{seed}": mixture(seed) for seed in range(1, 6)},
         "ones_and_ties": np.r_[np.ones(400), rng.uniform(size=300).round(2), rng.beta(0.2, 8, size=300)],
         "lambda_few": FEW,

@@ -161,7 +161,7 @@ def test_bad_input(tmp_path, capsys, case, expected):
 def test_world_matches_truth(test_world, tmp_path):
     """Simulated read pairs per gene divided by transcript length stand in for TPM; every library's inferred sex
     must equal its true sex, and only the planted mislabelled library is a mismatch."""
-    from magelib.gtf import read_features
+    from magelib.io.gtf import read_features
 
     counts = pd.read_csv(test_world / "truth" / "gene_read_pairs.tsv", sep="\t", index_col=0)
     exons = read_features(test_world / "reference" / "genes.gtf", "exon")

@@ -22,8 +22,8 @@ import simulate_world
 from scipy import stats
 
 from conftest import BIN, require_tool
-from magelib import gtf
 from magelib.cli import run
+from magelib.io import gtf
 
 SCRIPT = BIN / "simulate_world.py"
 TINY = ["--seed", "7", "--individuals", "12", "--genes", "12", "--chrx-genes", "2", "--read-pairs", "1500"]

@@ -12,7 +12,7 @@ import strandedness_check
 
 from conftest import require_tool
 from magelib.cli import InputError, run
-from magelib.strandedness import ANTISENSE, SENSE, check, detect
+from magelib.reads.strandedness import ANTISENSE, SENSE, check, detect
 
 
 def format_counts(isf=0, isr=0, sf=0, sr=0, expected="IU"):

@@ -1,4 +1,5 @@
-"""magelib.normalize.tmm_factors / tmm_cpm against edgeR calcNormFactors(method = "TMM") and cpm() (Debian r-bioc-edger).
+"""magelib.phenotypes.normalize.tmm_factors / tmm_cpm against edgeR calcNormFactors(method = "TMM") and cpm()
+(Debian r-bioc-edger).
 
 All fixtures go to R in one Rscript call (session fixture). In CI (env CI set) a missing R or edgeR fails the tests.
 """
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import run_r
-from magelib import normalize
+from magelib.phenotypes import normalize
 
 R_SCRIPT = r"""
 suppressMessages(library(edgeR))

@@ -19,8 +19,8 @@ import pytest
 import tximport_genes
 
 from conftest import require_tool
-from magelib import tximport
 from magelib.cli import run
+from magelib.reads import tximport
 
 R_SCRIPT = r"""
 suppressMessages(library(tximport))

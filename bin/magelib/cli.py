@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from . import __version__
@@ -28,3 +29,7 @@ def run(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None
         print(f"ERROR: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

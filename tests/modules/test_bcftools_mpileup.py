@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from conftest import require_tool
-from magelib.identity import Panel, read_allele_counts
+from magelib.identity.concordance import read_allele_counts
+from magelib.identity.sites import Panel
 from nftools.render import render_process
 
 META = {"id": "lib1", "single_end": False}

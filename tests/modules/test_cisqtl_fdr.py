@@ -10,7 +10,7 @@ import pytest
 from test_cis_engine import cohort_args, run_cli, simulate_cohort
 
 from conftest import require_tool
-from magelib import cis
+from magelib.qtl import outputs
 from nftools.render import render_process
 
 MODULE = "modules/local/cisqtl/fdr/main.nf"
@@ -42,9 +42,9 @@ def test_gathers_chunks(chunks, tmp_path):
     r = render_process(MODULE, inputs=inputs, ext={"args": "--fdr 0.05 --method qvalue --lambda 0.5"})
     r.run(tmp_path)
     r.check_outputs(tmp_path)
-    table = cis.read_table(tmp_path / "eqtl.cis_qtl.fdr.txt.gz")
+    table = outputs.read_table(tmp_path / "eqtl.cis_qtl.fdr.txt.gz")
     assert len(table) == 48 and table["qval"].notna().all()
-    egenes = cis.read_table(tmp_path / "eqtl.egenes.txt.gz")
+    egenes = outputs.read_table(tmp_path / "eqtl.egenes.txt.gz")
     assert len(egenes) == (table["qval"] <= 0.05).sum() > 0
     require_tool("multiqc")
     subprocess.run(["multiqc", "--quiet", "--force", "--outdir", "mqc", "."], cwd=tmp_path, check=True, capture_output=True)

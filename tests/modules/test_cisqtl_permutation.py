@@ -8,7 +8,7 @@ import os
 import pytest
 from test_cis_engine import simulate_cohort
 
-from magelib import cis
+from magelib.qtl import outputs
 from nftools.render import render_process
 
 MODULE = "modules/local/cisqtl/permutation/main.nf"
@@ -39,7 +39,7 @@ def test_chunk_of_genes(cohort, tmp_path):
     assert "--chunk 1 2" in r.script and "--groups" not in r.script
     r.run(tmp_path)
     r.check_outputs(tmp_path)
-    table = cis.read_table(tmp_path / "eqtl.chunk0001.cis_qtl.txt.gz")
+    table = outputs.read_table(tmp_path / "eqtl.chunk0001.cis_qtl.txt.gz")
     assert table["phenotype_id"].tolist() == [f"G{g:04d}" for g in range(10)]
     assert table[["pval_beta", "beta_shape1", "beta_shape2", "true_df"]].notna().all().all()
     assert (table["num_perm"] == 100).all()
@@ -51,7 +51,7 @@ def test_grouped_chunk(cohort, tmp_path):
     assert "--groups groups.txt" in r.script
     r.run(tmp_path)
     r.check_outputs(tmp_path)
-    table = cis.read_table(tmp_path / "sqtl.chunk0001.cis_qtl.txt.gz")
+    table = outputs.read_table(tmp_path / "sqtl.chunk0001.cis_qtl.txt.gz")
     assert table["group_id"].tolist() == [f"pair{k}" for k in range(5)] and (table["group_size"] == 2).all()
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from magelib import io
+from magelib.io import tables
 from nftools.render import render_process
 
 MODULE = "modules/local/covariates/assemble/main.nf"
@@ -27,7 +27,7 @@ IDS = [f"NA{i:03d}" for i in range(40)]
 def workdir(tmp_path):
     rng = np.random.default_rng(3)
     positions = pd.DataFrame({"chr": "chr2", "start": [5, 50], "end": [6, 51]}, index=["G1", "G2"])
-    io.write_phenotype_bed(
+    tables.write_phenotype_bed(
         positions, pd.DataFrame(rng.normal(size=(2, 40)), index=positions.index, columns=IDS), tmp_path / "pheno.bed.gz"
     )
     pcs = pd.DataFrame(rng.normal(size=(40, 3)), index=IDS, columns=["PC1", "PC2", "PC3"])

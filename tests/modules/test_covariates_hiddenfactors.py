@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from magelib import io
+from magelib.io import tables
 from nftools.render import render_process
 
 MODULE = "modules/local/covariates/hiddenfactors/main.nf"
@@ -28,7 +28,7 @@ def test_script_finds_the_planted_factors(tmp_path):
     positions = pd.DataFrame(
         {"chr": "chr1", "start": np.arange(150), "end": np.arange(150) + 1}, index=[f"G{i}" for i in range(150)]
     )
-    io.write_phenotype_bed(positions, pd.DataFrame(values, index=positions.index, columns=samples), tmp_path / "pheno.bed.gz")
+    tables.write_phenotype_bed(positions, pd.DataFrame(values, index=positions.index, columns=samples), tmp_path / "pheno.bed.gz")
     pd.DataFrame({"sample": samples, "individual": samples, "continental_group": ["AFR", "EUR"] * 25}).to_csv(
         tmp_path / "samples.tsv", sep="\t", index=False
     )

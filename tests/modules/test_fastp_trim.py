@@ -9,7 +9,7 @@ import os
 import pandas as pd
 
 from conftest import require_tool
-from magelib.fastq import check_fastq
+from magelib.reads.fastq import check_fastq
 from nftools.render import render_process
 
 MODULE = "modules/local/fastp/trim/main.nf"

@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 
-from magelib.genotypes import GenotypeStore
+from magelib.io.genotype_store import GenotypeStore
 from nftools.render import render_process
 
 MODULE = "modules/local/genotypes/prepare/main.nf"

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from conftest import require_tool
-from magelib.gtf import read_features
-from magelib.identity import Panel, read_panel, write_panel
+from magelib.identity.sites import Panel, read_panel, write_panel
+from magelib.io.gtf import read_features
 from nftools.render import render_process
 
 DOSAGE = {"0|0": 0, "0|1": 1, "1|0": 1, "1|1": 2, "0": 0, "1": 2, "./.": -1, ".": -1}

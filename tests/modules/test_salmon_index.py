@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import require_tool
-from magelib.gtf import tx2gene
+from magelib.io.gtf import tx2gene
 from nftools.render import render_process
 
 MODULE = "modules/local/salmon/index/main.nf"

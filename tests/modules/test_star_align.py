@@ -12,7 +12,7 @@ import pytest
 from cyvcf2 import VCF
 
 from conftest import require_tool
-from magelib.gtf import read_features
+from magelib.io.gtf import read_features
 from nftools.render import render_process
 
 MODULE = "modules/local/star/align/main.nf"
