@@ -119,3 +119,23 @@ def test_lead_variants_of_strong_eqtls_tag_the_planted_variant(world_run, test_w
         r = np.corrcoef(genotypes[lead], genotypes[causal])[0, 1] if lead in genotypes and causal in genotypes else 0.0
         tagged.append(lead == causal or r * r >= 0.8)
     assert np.mean(tagged) >= 0.8, list(zip(found, tagged, strict=True))
+
+
+def test_credible_sets_hold_the_planted_variants(world_run):
+    """SuSiE on the published run: sets only for eGenes, every eGene has a status row, the 95 % sets of the eGenes
+    hold their strong planted variants, and the gene with two planted eQTLs gets them in two different sets."""
+    finemap = world_run.results / "finemap/eqtl"
+    credible = pd.read_csv(finemap / "eqtl.susie.credible_sets.tsv.gz", sep="\t")
+    status = pd.read_csv(finemap / "eqtl.susie.status.tsv.gz", sep="\t")
+    egenes = set(world_run.fdr.loc[world_run.fdr["qval"] <= 0.05, "phenotype_id"])
+    assert set(status["molecular_trait_id"]) == egenes
+    assert set(credible["molecular_trait_id"]) <= egenes
+    strong = world_run.truth_eqtl[(world_run.truth_eqtl["strength"] == "strong") & world_run.truth_eqtl["gene_id"].isin(egenes)]
+    members = set(zip(credible["molecular_trait_id"], credible["variant"], strict=True))
+    covered = [(g, v) in members for g, v in zip(strong["gene_id"], strong["variant_id"], strict=True)]
+    print(f"strong planted variants of eGenes in a 95 % credible set: {sum(covered)} of {len(covered)}")
+    assert len(covered) >= 15 and np.mean(covered) >= 0.9
+    # SIMG0034.1: two strong planted eQTLs, both common enough to be resolved in the test world's 78 individuals
+    planted = world_run.truth_eqtl.loc[world_run.truth_eqtl["gene_id"] == "SIMG0034.1", "variant_id"]
+    sets = credible.loc[(credible["molecular_trait_id"] == "SIMG0034.1") & credible["variant"].isin(planted), "cs_id"]
+    assert len(planted) == 2 and sets.nunique() == 2, sets

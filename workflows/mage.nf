@@ -143,7 +143,7 @@ workflow MAGE {
     ch_versions      = ch_versions.mix(EXPRESSION_PHENOTYPES_COVARIATES.out.versions)
 
     //
-    // cis-eQTLs: chunks in parallel, q-values over all genes at once, independent signals.
+    // cis-eQTLs: chunks in parallel, q-values over all genes at once, independent signals, SuSiE fine-mapping.
     //
     if (!params.skip_qtl) {
         // Genotype store: one task over every VCF, built once and shared by every mapping pass (eQTL now, sQTL
@@ -159,7 +159,8 @@ workflow MAGE {
             EXPRESSION_PHENOTYPES_COVARIATES.out.covariates,
             [],
             params.qtl_chunks,
-            !params.skip_independent
+            !params.skip_independent,
+            !params.skip_finemap
         )
         ch_multiqc_files = ch_multiqc_files.mix(CIS_QTL_MAPPING.out.multiqc_files)
         ch_versions      = ch_versions.mix(CIS_QTL_MAPPING.out.versions)
