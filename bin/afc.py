@@ -11,6 +11,7 @@ Writes:
                           log2_aFC_c0 log2_aFC_min_95_interv log2_aFC_plus_95_interv log2_aFC_c0_min_95_interv
                           log2_aFC_c0_plus_95_interv (NA for genes skipped or failed)
   PREFIX.afc_status.tsv   one row per gene: gene_id status (ok/skipped/failed) reason n_samples
+  PREFIX.afc_*_mqc.*      MultiQC content: the log2 aFC distribution and the genes skipped or failed
 See bin/magelib/finemap/afc.py (numerics) and bin/magelib/finemap/afc_run.py (inputs and checks).
 """
 
@@ -19,20 +20,20 @@ from __future__ import annotations
 import argparse
 import sys
 
-from magelib import cli
-from magelib.cli import InputError, parser, run
+from magelib.cli import InputError, log, parser, run
 from magelib.io.vcf import PAR_GRCH38, is_chrx, parse_regions
 
 
 def build_parser():
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--vcf", required=True, help="phased VCF/BCF (bgzipped and indexed); chrX males may be haploid (hap2dip)")
+    p.add_argument("--label", default="eqtl", help="QTL type shown in the MultiQC sections (eqtl, sqtl)")
     p.add_argument("--phenotypes", required=True, help="phenotype BED(.gz) of log expression (MAGE: DESeq2 log2(x + 1))")
     p.add_argument("--covariates", default=None, help="FastQTL covariate file (id then samples; text rows dummy-coded)")
     p.add_argument(
         "--eqtls",
         required=True,
-        help="TSV: gene_id, variant_id [, variant_chr, variant_pos]; several rows per gene = one multi-variant fit",
+        help="TSV: gene_id (or phenotype_id), variant_id [, variant_chr, variant_pos]; rows of a gene = one multi-variant fit",
     )
     p.add_argument("--out", required=True, help="output prefix")
     p.add_argument(
@@ -80,6 +81,7 @@ def main(argv=None) -> None:
 
     from magelib.finemap.afc_run import AfcSettings, run_afc
     from magelib.qtl.outputs import write_table
+    from magelib.report.finemap import write_afc_multiqc
 
     settings = AfcSettings(
         window=args.window,
@@ -92,8 +94,9 @@ def main(argv=None) -> None:
     table, status = run_afc(args.vcf, args.phenotypes, args.covariates if args.correct else None, args.eqtls, settings)
     write_table(table, f"{args.out}.afc.txt.gz")
     write_table(status, f"{args.out}.afc_status.tsv")
+    write_afc_multiqc(table, status, args.out, args.label)
     counts = status["status"].value_counts()
-    cli.log(", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "skipped", "failed")) + f" of {len(status)} genes")
+    log(", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "skipped", "failed")) + f" of {len(status)} genes")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ include { FASTQ_ALIGN_STAR                 } from '../subworkflows/local/fastq_a
 include { SAMPLE_IDENTITY                  } from '../subworkflows/local/sample_identity/main'
 include { EXPRESSION_PHENOTYPES_COVARIATES } from '../subworkflows/local/expression_phenotypes_covariates/main'
 include { CIS_QTL_MAPPING                  } from '../subworkflows/local/cis_qtl_mapping/main'
+include { AFC_ESTIMATE                     } from '../modules/local/afc/estimate/main'
+include { AFC_ESTIMATE as AFC_INDEPENDENT  } from '../modules/local/afc/estimate/main'
 include { GENOTYPES_PREPARE                } from '../modules/local/genotypes/prepare/main'
 include { BCFTOOLS_CONCAT                  } from '../modules/local/bcftools/concat/main'
 include { workflowVersionToYAML            } from '../subworkflows/local/utils_mage_pipeline/functions'
@@ -166,6 +168,32 @@ workflow MAGE {
         ch_versions      = ch_versions.mix(CIS_QTL_MAPPING.out.versions)
         // The independent signals of every chunk, merged in one table, beside the FDR table
         CIS_QTL_MAPPING.out.independent.collectFile(storeDir: "${params.outdir}/cisqtl/eqtl")
+
+        // aFC-n effect sizes of the credible sets' lead variants, on DESeq2 log2 expression (MAGE §2.22)
+        if (!params.skip_finemap && !params.skip_afc) {
+            ch_deseq2_bed = EXPRESSION_PHENOTYPES_COVARIATES.out.beds.map { beds, tbis ->
+                [ beds.find { bed -> bed.name.endsWith('.deseq2_log2.bed.gz') }, tbis.find { tbi -> tbi.name.endsWith('.deseq2_log2.bed.gz.tbi') } ]
+            }
+            AFC_ESTIMATE (
+                CIS_QTL_MAPPING.out.lead_variants,
+                ch_vcf,
+                ch_deseq2_bed,
+                EXPRESSION_PHENOTYPES_COVARIATES.out.covariates
+            )
+            ch_multiqc_files = ch_multiqc_files.mix(AFC_ESTIMATE.out.multiqc.flatten())
+            ch_versions      = ch_versions.mix(AFC_ESTIMATE.out.versions)
+            // and of the conditionally independent cis-eQTLs (one row per signal; a gene's signals fitted together)
+            if (!params.skip_independent) {
+                AFC_INDEPENDENT (
+                    CIS_QTL_MAPPING.out.independent.map { table -> [ [ id: 'eqtl_independent' ], table ] },
+                    ch_vcf,
+                    ch_deseq2_bed,
+                    EXPRESSION_PHENOTYPES_COVARIATES.out.covariates
+                )
+                ch_multiqc_files = ch_multiqc_files.mix(AFC_INDEPENDENT.out.multiqc.flatten())
+                ch_versions      = ch_versions.mix(AFC_INDEPENDENT.out.versions)
+            }
+        }
     }
 
     //

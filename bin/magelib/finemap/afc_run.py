@@ -87,6 +87,8 @@ def read_eqtls(path: str) -> pd.DataFrame:
         raise InputError(f"{path}: eQTL table not found") from err
     except (OSError, ValueError, pd.errors.EmptyDataError, pd.errors.ParserError) as err:
         raise InputError(f"{path}: cannot read eQTL table ({err})") from err
+    if "gene_id" not in table.columns and "phenotype_id" in table.columns:  # the cis pass's tables (independent QTLs)
+        table = table.rename(columns={"phenotype_id": "gene_id"})
     for column in ("gene_id", "variant_id"):
         if column not in table.columns:
             raise InputError(f"{path}: eQTL table lacks column '{column}' (header: {', '.join(map(str, table.columns))})")

@@ -90,3 +90,39 @@ def write_multiqc(summary: pd.DataFrame, status: pd.DataFrame, prefix: str, labe
         "Every selected phenotype whose fit did not converge, had no cis variant or failed, with the reason.",
     )
     return [*files, failures]
+
+
+AFC_BINS = np.round(np.arange(-3.0, 3.01, 0.25), 2)
+
+
+def write_afc_multiqc(table: pd.DataFrame, status: pd.DataFrame, prefix: str, label: str) -> list[str]:
+    """The distribution of log2 aFC of the lead variants (|log2 aFC| above 3 lands in the end bins), and the genes
+    skipped or failed, with the reason."""
+    values = table["log2_aFC"].dropna().clip(AFC_BINS[0], AFC_BINS[-1])
+    counts = np.histogram(values, AFC_BINS)[0]
+    mids = (AFC_BINS[:-1] + AFC_BINS[1:]) / 2
+    histogram = {
+        "id": f"mage_afc_{label}_distribution",
+        "section_name": f"Effect sizes ({label}): log2 aFC",
+        "description": "Allelic fold change (aFC-n, MAGE §2.22) of the lead variants of the credible sets: number of "
+        f"variants per bin of log2 aFC. {len(values)} estimated, "
+        f"{int((status['status'] != 'ok').sum())} genes skipped or failed (see the table below).",
+        "plot_type": "linegraph",
+        "pconfig": {"id": f"mage_afc_{label}_distribution_plot", "title": f"Effect sizes ({label}): log2 aFC",
+                    "xlab": "log2 aFC", "ylab": "lead variants"},
+        "data": {"lead variants": {round(float(m), 3): int(c) for m, c in zip(mids, counts, strict=True)}},
+    }  # fmt: skip
+    name = f"{prefix}.afc_distribution_mqc.json"
+    with atomic_open(name) as handle:
+        json.dump(histogram, handle, indent=1)
+    problems = status[status["status"] != "ok"][["gene_id", "status", "reason"]]
+    none = pd.DataFrame([{"gene_id": "none", "status": "every gene estimated", "reason": "-"}])
+    table_name = f"{prefix}.afc_status_mqc.tsv"
+    write_table(
+        problems if len(problems) else none,
+        table_name,
+        f"mage_afc_{label}_status",
+        f"Effect sizes ({label}): genes skipped or failed",
+        "Genes without an aFC estimate and why (chrX outside the PARs, no complete samples, ...).",
+    )
+    return [name, table_name]
