@@ -4,10 +4,11 @@ Every phenotype of a unit with qval <= fdr in the FDR table (an eGene, or every 
 grouped mode, i.e. every intron of an sGene) is fine-mapped on the same samples, covariates, cis window and MAF
 filter as the cis pass (``magelib.qtl.problem.Problem``). y and the genotypes are residualised on [1, covariates]
 by OLS, as MAGE did, then:
-- ``individual`` (default): SuSiE on the residualised genotypes and phenotype (``susie``), the same model as MAGE's
-  call with in-sample LD, about 40x faster than ``susie_rss`` at MAGE's size;
+- ``individual`` (default): SuSiE on the residualised genotypes and phenotype (``susie``), the model MAGE's call
+  meant with in-sample LD, without an N x N-variant LD matrix;
 - ``rss``: MAGE's call, ``susie_rss(z, R, n)`` with z = the nominal pass's t statistics (slope / slope_se, df =
-  N - 2 - k), R = the correlation of the residualised genotypes and n = N.
+  N - 2 - k), R = the correlation of the residualised genotypes and n = N. susie_rss converts z to correlations
+  with df = N - 2, so its PIPs differ from ``individual`` by up to ~0.1 (docs/finemapping.md).
 Residualised genotypes with zero variance (collinear with the covariates) are left out of the fit: they carry no
 signal, and susieR would spread prior mass onto them.
 

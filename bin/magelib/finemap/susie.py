@@ -45,6 +45,7 @@ from ..cli import InputError
 _LN_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 _LOG_V_BOUNDS = (-30.0, 15.0)  # susieR optimize_prior_variance: optim(lower = -30, upper = 15)
 _CS_PRIOR_TOL = 1e-9  # susie_get_cs: res$V > 1e-09, independent of prior_tol
+_PURITY_PROBE = 200  # variables of a large set checked first for a pair below min_abs_corr
 
 
 @dataclass(frozen=True)
@@ -463,11 +464,21 @@ def _credible_sets(alpha, V, coverage, min_abs_corr, corr) -> tuple[CredibleSet,
     for k, idx in enumerate(members):
         duplicate = idx.tobytes() in seen  # R duplicated() runs over all effects, kept or not
         seen.add(idx.tobytes())
-        if V[k] > _CS_PRIOR_TOL and not duplicate:
+        if V[k] > _CS_PRIOR_TOL and not duplicate and not _impure_early(idx, corr, min_abs_corr):
             purity = _purity(idx, corr)
             if purity[0] >= min_abs_corr:
                 sets.append(CredibleSet(k, _frozen(idx), float(np.sum(alpha[k, idx])), purity))
     return tuple(sorted(sets, key=lambda s: -s.purity[0]))  # stable, as R order(decreasing = TRUE)
+
+
+def _impure_early(idx: np.ndarray, corr, min_abs_corr: float, probe: int = _PURITY_PROBE) -> bool:
+    """True when variables spread over a large set already have a pair with |r| < min_abs_corr: the set's min |r|
+    is then below it too (its pairs include theirs), so the set fails exactly as with full purity, without the
+    p^2 correlations of a diffuse set of thousands of variables (most of the time of a fit otherwise)."""
+    if idx.size <= probe:
+        return False
+    spread = idx[np.unique(np.linspace(0, idx.size - 1, probe).astype(int))]
+    return bool(np.abs(corr(spread)[np.triu_indices(spread.size, k=1)]).min() < min_abs_corr)
 
 
 def _purity(idx: np.ndarray, corr) -> tuple[float, float, float]:
